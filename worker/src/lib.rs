@@ -1,0 +1,19 @@
+//! locust-http worker: runs HTTP plans as simulated users and reports to a Locust master exactly
+//! as a Python Locust worker does.
+//!
+//! # Layout
+//! - [`cli`]: command-line parsing into typed options (parsed fully before anything starts).
+//! - [`locust`]: the Locust protocol (codec, ZeroMQ transport, session state machine).
+//! - [`engine`]: compiles a plan into executable steps and sends HTTP requests.
+//! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
+//! - [`stats`]: per-user sharded statistics, drained into Locust delta reports.
+//! - [`procinfo`]: CPU and memory of this process for heartbeats.
+//! - [`run`]: `worker run PLAN.json`, the wiring of all of the above.
+
+pub mod cli;
+pub mod engine;
+pub mod locust;
+pub mod procinfo;
+pub mod run;
+pub mod stats;
+pub mod users;

@@ -1,0 +1,93 @@
+//! `worker run PLAN.json`: load and compile the plan, then serve one Locust master until it
+//! says `quit` or the process is told to stop.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use contract::Plan;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cli::RunArgs;
+use crate::engine;
+use crate::locust::session::{Exit, Session, SessionConfig};
+use crate::stats::Stats;
+use crate::users::Users;
+
+/// A plan file that cannot be used; the message names every problem.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {}", describe(.errors))]
+    Invalid { path: String, errors: Vec<String> },
+}
+
+fn describe(errors: &[String]) -> String {
+    if errors.len() == 1 {
+        errors[0].clone()
+    } else {
+        format!("{} problems:\n  - {}", errors.len(), errors.join("\n  - "))
+    }
+}
+
+/// Reads and validates a plan file.
+pub fn load_plan(path: &Path) -> Result<Plan, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Plan::from_json(&text).map_err(|e| LoadError::Invalid {
+        path: path.display().to_string(),
+        errors: e.field_errors().iter().map(ToString::to_string).collect(),
+    })
+}
+
+/// A fresh node id per process start, shaped like Python's `hostname_uuidhex`.
+pub fn node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".into());
+    // The master takes everything before the first '_' as the host name.
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{host}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Runs the plan against the master until `quit` or `shutdown`.
+pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<Exit> {
+    let plan = Arc::new(load_plan(&args.plan)?);
+    let stats = Stats::new();
+    let compiled = engine::compile(&plan, None, &stats).map_err(|errors| LoadError::Invalid {
+        path: args.plan.display().to_string(),
+        errors: errors.iter().map(ToString::to_string).collect(),
+    })?;
+    let client = engine::http_client().context("cannot build the HTTP client")?;
+    let tracker = TaskTracker::new();
+    let (users, user_errors) =
+        Users::new(client, stats.clone(), Arc::new(compiled), tracker.clone());
+    let cfg = SessionConfig::new(
+        format!("{}:{}", args.master_host, args.master_port),
+        node_id(),
+    );
+    tracing::info!(plan = %plan.name, master = %cfg.master, node_id = %cfg.node_id, "starting");
+    let session = Session::new(cfg, plan, stats, users, user_errors);
+    let exit = session.run(shutdown).await;
+    tracker.close();
+    tracker.wait().await;
+    Ok(exit)
+}

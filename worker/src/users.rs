@@ -1,0 +1,291 @@
+//! Simulated users: one lightweight tokio task each, started and stopped exactly on demand.
+//!
+//! [`Users::apply`] takes the master's absolute per-class target and starts or stops users at
+//! once (the master paces the ramp). A user loops over the plan's transactions, picked by weight.
+//! Stopping is two-phase: `stop` asks a user to end at the next step boundary (or, when the
+//! master gave a `stop_timeout`, after its current transaction, as Locust does); `kill`, fired
+//! after the grace period, abandons an in-flight request, which is then recorded as an `aborted`
+//! failure. So every request a user started is recorded exactly once.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::engine::{self, CompiledPlan};
+use crate::locust::codec::ClassCounts;
+use crate::stats::{Failure, Stats, unix_now};
+
+/// How users that are asked to stop should end.
+#[derive(Debug, Clone, Copy)]
+pub struct StopPolicy {
+    /// Finish the current transaction (true) or only the in-flight request (false).
+    pub finish_transaction: bool,
+    /// After this, in-flight requests are abandoned.
+    pub grace: Duration,
+}
+
+impl StopPolicy {
+    /// Locust's semantics for a master `stop_timeout` (seconds): 0 = stop at once (we still let
+    /// the in-flight request finish within `in_flight_grace`); > 0 = finish the transaction.
+    pub fn from_stop_timeout(stop_timeout: f64, in_flight_grace: Duration) -> StopPolicy {
+        if stop_timeout > 0.0 {
+            StopPolicy {
+                finish_transaction: true,
+                grace: Duration::from_secs_f64(stop_timeout.min(86_400.0)),
+            }
+        } else {
+            StopPolicy {
+                finish_transaction: false,
+                grace: in_flight_grace,
+            }
+        }
+    }
+}
+
+/// The stop signals of one user, from gentlest to hardest.
+#[derive(Debug, Clone, Default)]
+struct Signals {
+    /// End after the current transaction.
+    at_transaction: CancellationToken,
+    /// End after the in-flight request.
+    at_step: CancellationToken,
+    /// Abandon the in-flight request now.
+    kill: CancellationToken,
+}
+
+#[derive(Debug)]
+struct User {
+    signals: Signals,
+    handle: JoinHandle<()>,
+}
+
+/// Users that were asked to stop; await [`Stopping::finish`] to know they are gone.
+#[derive(Debug)]
+pub struct Stopping {
+    users: Vec<User>,
+    grace: Duration,
+}
+
+impl Stopping {
+    /// Waits until every user has ended, abandoning in-flight requests after the grace period.
+    pub async fn finish(self) {
+        let Stopping { users, grace } = self;
+        let mut handles = Vec::with_capacity(users.len());
+        let mut kills = Vec::with_capacity(users.len());
+        for u in users {
+            handles.push(u.handle);
+            kills.push(u.signals.kill);
+        }
+        let mut all = futures::future::join_all(handles);
+        if tokio::time::timeout(grace, &mut all).await.is_err() {
+            for k in &kills {
+                k.cancel();
+            }
+            all.await;
+        }
+    }
+}
+
+/// Everything a user task needs, shared by all users.
+#[derive(Debug, Clone)]
+struct Shared {
+    client: reqwest::Client,
+    stats: Arc<Stats>,
+    plan: watch::Receiver<Arc<CompiledPlan>>,
+    /// Internal errors (a panicking user) for the session to report as Locust `exception`s.
+    errors: mpsc::UnboundedSender<String>,
+}
+
+/// The set of running users, by class.
+#[derive(Debug)]
+pub struct Users {
+    shared: Shared,
+    plan_tx: watch::Sender<Arc<CompiledPlan>>,
+    classes: BTreeMap<String, Vec<User>>,
+    tracker: TaskTracker,
+    policy: StopPolicy,
+    next_seed: u64,
+}
+
+impl Users {
+    /// Returns the users and the receiver of internal errors.
+    pub fn new(
+        client: reqwest::Client,
+        stats: Arc<Stats>,
+        plan: Arc<CompiledPlan>,
+        tracker: TaskTracker,
+    ) -> (Users, mpsc::UnboundedReceiver<String>) {
+        let (plan_tx, plan_rx) = watch::channel(plan);
+        let (errors, errors_rx) = mpsc::unbounded_channel();
+        let users = Users {
+            shared: Shared {
+                client,
+                stats,
+                plan: plan_rx,
+                errors,
+            },
+            plan_tx,
+            classes: BTreeMap::new(),
+            tracker,
+            policy: StopPolicy::from_stop_timeout(0.0, Duration::from_secs(1)),
+            next_seed: rand::random(),
+        };
+        (users, errors_rx)
+    }
+
+    /// Replaces the plan; users switch at their next transaction.
+    pub fn set_plan(&self, plan: Arc<CompiledPlan>) {
+        self.plan_tx.send_replace(plan);
+    }
+
+    /// The current plan.
+    pub fn plan(&self) -> Arc<CompiledPlan> {
+        self.plan_tx.borrow().clone()
+    }
+
+    /// Sets how users stopped by later calls end.
+    pub fn set_stop_policy(&mut self, policy: StopPolicy) {
+        self.policy = policy;
+    }
+
+    /// The number of running users per class.
+    pub fn counts(&self) -> ClassCounts {
+        self.classes
+            .iter()
+            .map(|(k, v)| (k.clone(), u32::try_from(v.len()).unwrap_or(u32::MAX)))
+            .collect()
+    }
+
+    pub fn total(&self) -> usize {
+        self.classes.values().map(Vec::len).sum()
+    }
+
+    /// Starts or stops users to reach `target` (absolute, per class). The users removed are the
+    /// most recently started ones, as Locust removes them; they end in the background.
+    pub fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
+        let mut retired = Vec::new();
+        for (class, users) in &mut self.classes {
+            let want = target.get(class).copied().unwrap_or(0) as usize;
+            if users.len() > want {
+                retired.extend(users.drain(want..).rev());
+            }
+        }
+        for (class, want) in target {
+            let have = self.classes.get(class).map_or(0, Vec::len);
+            for _ in have..*want as usize {
+                let user = self.spawn_user();
+                self.classes.entry(class.clone()).or_default().push(user);
+            }
+        }
+        self.classes.retain(|_, v| !v.is_empty());
+        if !retired.is_empty() {
+            let stopping = retire(retired, self.policy);
+            self.tracker.spawn(stopping.finish());
+        }
+        let mut counts = self.counts();
+        for class in target.keys() {
+            counts.entry(class.clone()).or_insert(0);
+        }
+        counts
+    }
+
+    /// Asks every user to stop; await the result to know they have ended.
+    pub fn stop_all(&mut self, policy: StopPolicy) -> Stopping {
+        let users: Vec<User> = std::mem::take(&mut self.classes)
+            .into_values()
+            .flatten()
+            .collect();
+        retire(users, policy)
+    }
+
+    fn spawn_user(&mut self) -> User {
+        let signals = Signals::default();
+        self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let ctx = UserCtx {
+            shared: self.shared.clone(),
+            signals: signals.clone(),
+            rng: SmallRng::seed_from_u64(self.next_seed),
+        };
+        let errors = self.shared.errors.clone();
+        let handle = self.tracker.spawn(async move {
+            if let Err(panic) = AssertUnwindSafe(ctx.run()).catch_unwind().await {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                let _ = errors.send(format!("a simulated user crashed: {msg}"));
+            }
+        });
+        User { signals, handle }
+    }
+}
+
+fn retire(users: Vec<User>, policy: StopPolicy) -> Stopping {
+    for u in &users {
+        u.signals.at_transaction.cancel();
+        if !policy.finish_transaction {
+            u.signals.at_step.cancel();
+        }
+    }
+    Stopping {
+        users,
+        grace: policy.grace,
+    }
+}
+
+struct UserCtx {
+    shared: Shared,
+    signals: Signals,
+    rng: SmallRng,
+}
+
+impl UserCtx {
+    async fn run(mut self) {
+        let recorder = self.shared.stats.recorder();
+        let client = self.shared.client.clone();
+        let Signals {
+            at_transaction,
+            at_step,
+            kill,
+        } = self.signals.clone();
+        while !at_transaction.is_cancelled() {
+            let plan = self.shared.plan.borrow().clone();
+            let txn = plan.pick(&mut self.rng);
+            for step in &txn.steps {
+                if at_step.is_cancelled() || kill.is_cancelled() {
+                    return;
+                }
+                let started = std::time::Instant::now();
+                tokio::select! {
+                    biased;
+                    () = kill.cancelled() => {
+                        let rt = started.elapsed().as_secs_f64() * 1000.0;
+                        recorder.record(step.stat, rt, 0, Some(&Failure::Aborted), unix_now());
+                        return;
+                    }
+                    outcome = engine::execute(&client, step, plan.timeout) => {
+                        recorder.record(
+                            step.stat,
+                            outcome.response_time_ms,
+                            outcome.content_length,
+                            outcome.failure.as_ref(),
+                            unix_now(),
+                        );
+                    }
+                }
+            }
+            // A user that never waits (instant failures) must not starve the runtime.
+            tokio::task::yield_now().await;
+        }
+    }
+}
