@@ -1,1 +1,553 @@
+//! Harness for the cross-process tests: real Locust masters, real workers, a real HTTP target,
+//! all on loopback with free ports, cleaned up by pid.
+//!
+//! - [`Target`]: an HTTP server in the test process that counts every request it serves.
+//! - [`Master`]: a real `locust --master` from the project's venv (headless or with its web UI).
+//! - [`Proc`]: a child process killed (by pid) when dropped; logs go to `target/test-logs/`.
+//! - [`eventually`]: a bounded wait for a condition, instead of sleeps.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// The workspace root (where `Cargo.toml`, `examples/` and `.venv/` live).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+        .to_path_buf()
+}
+
+/// A built binary of this workspace (`cargo build --workspace` puts them next to the test deps).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test binary>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace --bins` (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// The pinned Locust from the project venv (`scripts/setup.sh` installs it).
+pub fn locust_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("LOCUST_BIN") {
+        return PathBuf::from(p);
+    }
+    let path = root().join(".venv/bin/locust");
+    assert!(
+        path.exists(),
+        "{} missing; run scripts/setup.sh",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// Directory for one test's logs and files, kept after the run for diagnosis.
+pub fn test_dir(name: &str) -> PathBuf {
+    let dir = root().join("target/test-logs").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test dir");
+    dir
+}
+
+/// Waits until `check` returns `Some`, polling every 100 ms, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A child process, killed by pid when dropped.
+#[derive(Debug)]
+pub struct Proc {
+    child: Option<Child>,
+    pub name: String,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `cmd` with stdout and stderr appended to `dir/<name>.log`.
+    pub fn spawn(mut cmd: Command, dir: &Path, name: &str) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open log");
+        let err = out.try_clone().expect("clone log");
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        Proc {
+            child: Some(child),
+            name: name.to_string(),
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Sends a signal by pid (`TERM`, `KILL`, `INT`).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.pid().to_string()])
+            .status();
+    }
+
+    /// Waits for the process to exit, at most `timeout`; kills it and panics if it does not.
+    pub async fn wait(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.child.as_mut().expect("not yet waited");
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "{} did not exit within {timeout:?}; log: {}",
+                    self.name,
+                    self.log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Has it exited already?
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP target
+
+/// How the target answers.
+#[derive(Debug, Clone, Default)]
+pub struct TargetConfig {
+    /// Answer 500 to every n-th request (counted over all requests).
+    pub fail_every: Option<u64>,
+    /// `POST /orders` requires `Authorization: Bearer <a token issued by POST /login>`.
+    pub require_token: bool,
+    /// Delay every answer by this much.
+    pub delay: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+struct TargetState {
+    config: TargetConfig,
+    seq: AtomicU64,
+    counts: Mutex<BTreeMap<String, u64>>,
+    failures: Mutex<BTreeMap<String, u64>>,
+    tokens: Mutex<std::collections::HashSet<String>>,
+}
+
+/// A local HTTP server that counts what it served: `GET /` (a small page), `POST /login`
+/// (`{"token": ...}`), `POST /orders` (201 `{"id": n}`), anything else 200 `ok`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    state: Arc<TargetState>,
+}
+
+impl Target {
+    pub async fn start(config: TargetConfig) -> Target {
+        let state = Arc::new(TargetState {
+            config,
+            ..TargetState::default()
+        });
+        let app = Router::new().fallback(serve).with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind target");
+        let addr = listener.local_addr().expect("target addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Target { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests served, by `"METHOD /path"`.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.state.counts.lock().expect("counts").clone()
+    }
+
+    /// Requests answered with an error status, by `"METHOD /path"`.
+    pub fn failures(&self) -> BTreeMap<String, u64> {
+        self.state.failures.lock().expect("failures").clone()
+    }
+
+    pub fn count(&self, key: &str) -> u64 {
+        self.counts().get(key).copied().unwrap_or(0)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts().values().sum()
+    }
+}
+
+async fn serve(State(state): State<Arc<TargetState>>, req: Request) -> Response {
+    let key = format!("{} {}", req.method(), req.uri().path());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
+    if let Some(d) = state.config.delay {
+        tokio::time::sleep(d).await;
+    }
+    let n = state.seq.fetch_add(1, Ordering::SeqCst) + 1;
+    *state
+        .counts
+        .lock()
+        .expect("counts")
+        .entry(key.clone())
+        .or_default() += 1;
+    let fail = |state: &TargetState, status: StatusCode, body: &'static str| {
+        *state
+            .failures
+            .lock()
+            .expect("failures")
+            .entry(key.clone())
+            .or_default() += 1;
+        (status, body).into_response()
+    };
+    if state.config.fail_every.is_some_and(|every| n % every == 0) {
+        return fail(&state, StatusCode::INTERNAL_SERVER_ERROR, "boom");
+    }
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/") => "<html><body>shop</body></html>".into_response(),
+        ("POST", "/login") => {
+            let token = format!("t{n}");
+            state.tokens.lock().expect("tokens").insert(token.clone());
+            axum::Json(serde_json::json!({ "token": token })).into_response()
+        }
+        ("POST", "/orders") => {
+            if state.config.require_token {
+                let ok = auth
+                    .as_deref()
+                    .and_then(|a| a.strip_prefix("Bearer "))
+                    .is_some_and(|t| state.tokens.lock().expect("tokens").contains(t));
+                if !ok {
+                    return fail(&state, StatusCode::UNAUTHORIZED, "missing or bad token");
+                }
+            }
+            (
+                StatusCode::CREATED,
+                axum::Json(serde_json::json!({ "id": n })),
+            )
+                .into_response()
+        }
+        _ => "ok".into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Locust master
+
+/// One row of the master's `*_stats.csv` or `/stats/requests/csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsRow {
+    pub method: String,
+    pub name: String,
+    pub requests: u64,
+    pub failures: u64,
+}
+
+/// Parses Locust's stats CSV (`Type,Name,Request Count,Failure Count,...`).
+pub fn parse_stats_csv(text: &str) -> Vec<StatsRow> {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    rdr.records()
+        .filter_map(Result::ok)
+        .map(|r| StatsRow {
+            method: r.get(0).unwrap_or_default().to_string(),
+            name: r.get(1).unwrap_or_default().to_string(),
+            requests: r.get(2).and_then(|v| v.parse().ok()).unwrap_or(0),
+            failures: r.get(3).and_then(|v| v.parse().ok()).unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Options of a master run.
+#[derive(Debug, Clone)]
+pub struct MasterOpts {
+    /// `Some((users, rate, run_time))` = headless; `None` = web UI mode.
+    pub headless: Option<(u32, f64, String)>,
+    pub expect_workers: u32,
+    pub host: Option<String>,
+    pub locustfile: PathBuf,
+    pub bind_port: u16,
+    pub web_port: u16,
+}
+
+impl MasterOpts {
+    pub fn headless(users: u32, rate: f64, run_time: &str) -> MasterOpts {
+        MasterOpts {
+            headless: Some((users, rate, run_time.to_string())),
+            ..MasterOpts::web()
+        }
+    }
+
+    pub fn web() -> MasterOpts {
+        MasterOpts {
+            headless: None,
+            expect_workers: 1,
+            host: None,
+            locustfile: root().join("deploy/locustfile.py"),
+            bind_port: free_port(),
+            web_port: free_port(),
+        }
+    }
+}
+
+/// A real Locust master process.
+#[derive(Debug)]
+pub struct Master {
+    pub proc: Proc,
+    pub opts: MasterOpts,
+    pub csv_prefix: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Master {
+    pub fn start(dir: &Path, name: &str, opts: MasterOpts) -> Master {
+        let csv_prefix = dir.join(format!("{name}-res"));
+        let mut cmd = Command::new(locust_bin());
+        cmd.arg("-f")
+            .arg(&opts.locustfile)
+            .args(["--master", "--master-bind-host", "127.0.0.1"])
+            .args(["--master-bind-port", &opts.bind_port.to_string()])
+            .args([
+                "--web-host",
+                "127.0.0.1",
+                "--web-port",
+                &opts.web_port.to_string(),
+            ])
+            .arg("--csv")
+            .arg(&csv_prefix)
+            .args(["--expect-workers", &opts.expect_workers.to_string()]);
+        if let Some((users, rate, run_time)) = &opts.headless {
+            cmd.args([
+                "--headless",
+                "-u",
+                &users.to_string(),
+                "-r",
+                &rate.to_string(),
+                "-t",
+                run_time,
+            ]);
+        }
+        if let Some(host) = &opts.host {
+            cmd.args(["-H", host]);
+        }
+        let proc = Proc::spawn(cmd, dir, name);
+        Master {
+            proc,
+            opts,
+            csv_prefix,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn stats_csv(&self) -> Vec<StatsRow> {
+        let path = format!("{}_stats.csv", self.csv_prefix.display());
+        parse_stats_csv(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+    }
+
+    pub fn failures_csv(&self) -> String {
+        std::fs::read_to_string(format!("{}_failures.csv", self.csv_prefix.display()))
+            .unwrap_or_default()
+    }
+
+    /// The largest `User Count` in the stats history.
+    pub fn max_history_users(&self) -> u64 {
+        let path = format!("{}_stats_history.csv", self.csv_prefix.display());
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        rdr.records()
+            .filter_map(Result::ok)
+            .filter_map(|r| r.get(1).and_then(|v| v.parse().ok()))
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn web(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.opts.web_port)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Option<serde_json::Value> {
+        self.http
+            .get(self.web(path))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()
+    }
+
+    pub async fn get_text(&self, path: &str) -> Option<String> {
+        self.http
+            .get(self.web(path))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    }
+
+    /// `POST /swarm`; panics unless the master says success.
+    pub async fn swarm(&self, users: u32, rate: f64, host: Option<&str>) {
+        let mut form = vec![
+            ("user_count", users.to_string()),
+            ("spawn_rate", rate.to_string()),
+        ];
+        if let Some(h) = host {
+            form.push(("host", h.to_string()));
+        }
+        let resp: serde_json::Value = self
+            .http
+            .post(self.web("/swarm"))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST /swarm")
+            .json()
+            .await
+            .expect("swarm json");
+        assert_eq!(resp["success"], true, "swarm refused: {resp}");
+    }
+
+    /// `POST /stop`.
+    pub async fn stop(&self) {
+        let resp = self
+            .http
+            .post(self.web("/stop"))
+            .send()
+            .await
+            .expect("POST /stop");
+        assert!(resp.status().is_success(), "stop: {}", resp.status());
+    }
+
+    pub async fn worker_count(&self) -> Option<u64> {
+        self.get_json("/worker-count").await?["worker_count"].as_u64()
+    }
+
+    /// Waits until the master's web UI answers.
+    pub async fn wait_web(&self) {
+        eventually(Duration::from_secs(20), "the master's web UI", || async {
+            self.get_json("/worker-count").await
+        })
+        .await;
+    }
+
+    /// The master's current stats table as CSV rows.
+    pub async fn stats_rows(&self) -> Vec<StatsRow> {
+        parse_stats_csv(
+            &self
+                .get_text("/stats/requests/csv")
+                .await
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// Finds a row by name in stats rows.
+pub fn row<'a>(rows: &'a [StatsRow], name: &str) -> &'a StatsRow {
+    rows.iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no row {name:?} in {rows:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers
+
+/// `worker run PLAN --master-port P`.
+pub fn run_worker(dir: &Path, name: &str, plan: &Path, master_port: u16, extra: &[&str]) -> Proc {
+    let mut cmd = Command::new(bin("worker"));
+    cmd.arg("run")
+        .arg(plan)
+        .args([
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            &master_port.to_string(),
+        ])
+        .args(extra)
+        .env("WORKER_LOG", "info,worker=debug")
+        .env("NO_COLOR", "1");
+    Proc::spawn(cmd, dir, name)
+}
+
+/// Writes a plan file into `dir`.
+pub fn write_plan(dir: &Path, name: &str, plan: &serde_json::Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(plan).expect("plan json")).expect("write plan");
+    path
+}

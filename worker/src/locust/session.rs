@@ -177,6 +177,7 @@ impl Session {
         loop {
             match Transport::connect(&self.cfg.master, &self.cfg.node_id).await {
                 Ok(t) => {
+                    *announced = false;
                     tracing::info!(master = %self.cfg.master, node_id = %self.cfg.node_id, "connected to the Locust master");
                     return t;
                 }
