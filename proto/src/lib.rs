@@ -3,7 +3,9 @@
 //! # Layout
 //! - [`plan`]: the plan model (transactions, steps) and its validation. A plan that passes
 //!   [`plan::Plan::from_json`] is runnable by every worker; one that fails lists every wrong field.
+//! - [`template`]: `{{variable}}` and `{{$builtin}}` templates, parsed once.
 
 pub mod plan;
+pub mod template;
 
 pub use plan::{FieldError, Plan, PlanError};

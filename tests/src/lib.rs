@@ -198,10 +198,12 @@ struct TargetState {
     counts: Mutex<BTreeMap<String, u64>>,
     failures: Mutex<BTreeMap<String, u64>>,
     tokens: Mutex<std::collections::HashSet<String>>,
+    logins: Mutex<Vec<String>>,
 }
 
 /// A local HTTP server that counts what it served: `GET /` (a small page), `POST /login`
-/// (`{"token": ...}`), `POST /orders` (201 `{"id": n}`), anything else 200 `ok`.
+/// (`{"token": ...}` and a `sid` cookie), `GET /whoami` (200 with a valid `sid` cookie, else
+/// 401), `POST /orders` (201 `{"id": n}`), anything else 200 `ok`.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub addr: SocketAddr,
@@ -246,18 +248,30 @@ impl Target {
     pub fn total(&self) -> u64 {
         self.counts().values().sum()
     }
+
+    /// The `user` field of every `POST /login` body, in arrival order.
+    pub fn logins(&self) -> Vec<String> {
+        self.state.logins.lock().expect("logins").clone()
+    }
 }
 
 async fn serve(State(state): State<Arc<TargetState>>, req: Request) -> Response {
     let key = format!("{} {}", req.method(), req.uri().path());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
+    let (auth, cookie) = {
+        let headers = req.headers();
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        (get("authorization"), get("cookie"))
+    };
+    let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
     if let Some(d) = state.config.delay {
         tokio::time::sleep(d).await;
     }
@@ -285,7 +299,26 @@ async fn serve(State(state): State<Arc<TargetState>>, req: Request) -> Response 
         ("POST", "/login") => {
             let token = format!("t{n}");
             state.tokens.lock().expect("tokens").insert(token.clone());
-            axum::Json(serde_json::json!({ "token": token })).into_response()
+            let user = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["user"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            state.logins.lock().expect("logins").push(user);
+            let mut resp = axum::Json(serde_json::json!({ "token": token })).into_response();
+            if let Ok(v) = format!("sid={token}; Path=/").parse() {
+                resp.headers_mut().insert("set-cookie", v);
+            }
+            resp
+        }
+        ("GET", "/whoami") => {
+            let sid = cookie
+                .as_deref()
+                .and_then(|c| c.split(';').find_map(|p| p.trim().strip_prefix("sid=")))
+                .map(str::to_string);
+            match sid.filter(|s| state.tokens.lock().expect("tokens").contains(s)) {
+                Some(s) => s.into_response(),
+                None => fail(&state, StatusCode::UNAUTHORIZED, "no session"),
+            }
         }
         ("POST", "/orders") => {
             if state.config.require_token {

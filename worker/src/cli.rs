@@ -51,6 +51,27 @@ pub struct RunArgs {
         value_name = "PORT"
     )]
     pub master_port: u16,
+
+    /// Base URL that replaces the plan's `host` (the master's -H still wins when it gives one).
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+
+    /// Set or override a plan variable (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub vars: Vec<(String, String)>,
+
+    /// Run each transaction once without a master, print every request and response, and exit
+    /// non-zero if any step failed.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `KEY=VALUE`, as for `--var`.
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, found {s:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +98,24 @@ mod tests {
         .unwrap();
         let Command::Run(args) = cli.command;
         assert_eq!((args.master_host.as_str(), args.master_port), ("m", 1));
+    }
+
+    #[test]
+    fn vars_and_once_parse() {
+        let cli = Cli::try_parse_from([
+            "worker", "run", "p.json", "--var", "a=1=2", "--var", "b=", "--once",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command;
+        assert_eq!(
+            args.vars,
+            [
+                ("a".to_string(), "1=2".to_string()),
+                ("b".to_string(), String::new())
+            ]
+        );
+        assert!(args.once);
+        assert!(Cli::try_parse_from(["worker", "run", "p.json", "--var", "novalue"]).is_err());
     }
 
     #[test]

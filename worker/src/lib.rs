@@ -8,11 +8,13 @@
 //! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
 //! - [`stats`]: per-user sharded statistics, drained into Locust delta reports.
 //! - [`procinfo`]: CPU and memory of this process for heartbeats.
+//! - [`once`]: `worker run --once`, every transaction once with a readable trace.
 //! - [`run`]: `worker run PLAN.json`, the wiring of all of the above.
 
 pub mod cli;
 pub mod engine;
 pub mod locust;
+pub mod once;
 pub mod procinfo;
 pub mod run;
 pub mod stats;

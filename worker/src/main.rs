@@ -48,7 +48,8 @@ fn main() -> ExitCode {
             Command::Run(args) => worker::run::run(args, shutdown).await,
         };
         match result {
-            Ok(_) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::FAILURE

@@ -1,5 +1,5 @@
 //! `worker run PLAN.json`: load and compile the plan, then serve one Locust master until it
-//! says `quit` or the process is told to stop.
+//! says `quit` or the process is told to stop (or, with `--once`, run each transaction once).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,20 +11,16 @@ use tokio_util::task::TaskTracker;
 
 use crate::cli::RunArgs;
 use crate::engine;
-use crate::locust::session::{Exit, Session, SessionConfig};
+use crate::locust::session::{Session, SessionConfig};
 use crate::stats::Stats;
 use crate::users::Users;
 
 /// A plan file that cannot be used; the message names every problem.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {}", describe(.errors))]
-    Invalid { path: String, errors: Vec<String> },
+#[error("{path}: {}", describe(.errors))]
+pub struct LoadError {
+    pub path: String,
+    pub errors: Vec<String>,
 }
 
 fn describe(errors: &[String]) -> String {
@@ -35,13 +31,9 @@ fn describe(errors: &[String]) -> String {
     }
 }
 
-/// Reads and validates a plan file.
-pub fn load_plan(path: &Path) -> Result<Plan, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Plan::from_json(&text).map_err(|e| LoadError::Invalid {
+/// Reads and validates a plan file (`--var` overrides applied, data files inlined).
+pub fn load_plan(path: &Path, overrides: &[(String, String)]) -> Result<Plan, LoadError> {
+    Plan::from_file(path, overrides).map_err(|e| LoadError {
         path: path.display().to_string(),
         errors: e.field_errors().iter().map(ToString::to_string).collect(),
     })
@@ -68,15 +60,29 @@ pub fn node_id() -> String {
     format!("{host}_{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Runs the plan against the master until `quit` or `shutdown`.
-pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<Exit> {
-    let plan = Arc::new(load_plan(&args.plan)?);
+/// Runs the plan against the master until `quit` or `shutdown`; with `--once`, runs every
+/// transaction once and prints what happened. Returns whether the run went well (for `--once`:
+/// no step failed).
+pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<bool> {
+    let mut plan = load_plan(&args.plan, &args.vars)?;
+    if let Some(host) = &args.host {
+        contract::plan::check_base_url(host).map_err(|e| LoadError {
+            path: "--host".into(),
+            errors: vec![e],
+        })?;
+        plan.host = Some(host.clone());
+    }
+    let plan = Arc::new(plan);
     let stats = Stats::new();
-    let compiled = engine::compile(&plan, None, &stats).map_err(|errors| LoadError::Invalid {
+    let compiled = engine::compile(&plan, None, &stats).map_err(|errors| LoadError {
         path: args.plan.display().to_string(),
         errors: errors.iter().map(ToString::to_string).collect(),
     })?;
     let client = engine::http_client().context("cannot build the HTTP client")?;
+    if args.once {
+        let mut out = std::io::stdout().lock();
+        return crate::once::run_once(&compiled, &client, &mut out).await;
+    }
     let tracker = TaskTracker::new();
     let (users, user_errors) =
         Users::new(client, stats.clone(), Arc::new(compiled), tracker.clone());
@@ -87,7 +93,8 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<E
     tracing::info!(plan = %plan.name, master = %cfg.master, node_id = %cfg.node_id, "starting");
     let session = Session::new(cfg, plan, stats, users, user_errors);
     let exit = session.run(shutdown).await;
+    tracing::info!(?exit, "done");
     tracker.close();
     tracker.wait().await;
-    Ok(exit)
+    Ok(true)
 }

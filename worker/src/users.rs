@@ -20,9 +20,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::{self, CompiledPlan};
+use contract::plan::{DataPer, ThinkTime};
+use rand::Rng;
+use std::time::Instant;
+
+use crate::engine::template::Vars;
+use crate::engine::{self, CompiledPlan, CompiledStep, Outcome, StepContext};
 use crate::locust::codec::ClassCounts;
-use crate::stats::{Failure, Stats, unix_now};
+use crate::stats::{Failure, Recorder, Stats, unix_now};
 
 /// How users that are asked to stop should end.
 #[derive(Debug, Clone, Copy)]
@@ -249,43 +254,165 @@ struct UserCtx {
     rng: SmallRng,
 }
 
+/// One user's state for the plan it runs.
+struct UserState {
+    plan: Arc<CompiledPlan>,
+    vars: Vars,
+    jar: Option<reqwest::cookie::Jar>,
+    setup_done: bool,
+}
+
+impl UserState {
+    fn new(plan: Arc<CompiledPlan>, rng: &mut SmallRng) -> UserState {
+        let mut vars = plan.vars.vars();
+        if let Some(feed) = plan.data.as_ref().filter(|d| d.per == DataPer::User) {
+            feed.next_into(&mut vars, rng);
+        }
+        UserState {
+            jar: plan.session.then(reqwest::cookie::Jar::default),
+            plan,
+            vars,
+            setup_done: false,
+        }
+    }
+}
+
 impl UserCtx {
     async fn run(mut self) {
         let recorder = self.shared.stats.recorder();
-        let client = self.shared.client.clone();
-        let Signals {
-            at_transaction,
-            at_step,
-            kill,
-        } = self.signals.clone();
-        while !at_transaction.is_cancelled() {
-            let plan = self.shared.plan.borrow().clone();
+        let plan = self.shared.plan.borrow().clone();
+        let mut state = UserState::new(plan, &mut self.rng);
+        while !self.signals.at_transaction.is_cancelled() {
+            // A new plan (pushed while running) takes over at a transaction boundary.
+            let latest = self.shared.plan.borrow().clone();
+            if !Arc::ptr_eq(&latest, &state.plan) {
+                state = UserState::new(latest, &mut self.rng);
+            }
+            let plan = state.plan.clone();
+            if !state.setup_done {
+                state.setup_done = true;
+                for step in &plan.setup {
+                    match self.step(step, &mut state, &recorder).await {
+                        None => return,
+                        Some(failed) if failed => break,
+                        Some(_) => {}
+                    }
+                }
+                continue;
+            }
+            if let Some(feed) = plan.data.as_ref().filter(|d| d.per == DataPer::Iteration) {
+                feed.next_into(&mut state.vars, &mut self.rng);
+            }
             let txn = plan.pick(&mut self.rng);
+            let started = Instant::now();
+            let mut failed_step = None;
+            let mut content_length = 0;
             for step in &txn.steps {
-                if at_step.is_cancelled() || kill.is_cancelled() {
+                if self.signals.at_step.is_cancelled() || self.signals.kill.is_cancelled() {
                     return;
                 }
-                let started = std::time::Instant::now();
-                tokio::select! {
-                    biased;
-                    () = kill.cancelled() => {
-                        let rt = started.elapsed().as_secs_f64() * 1000.0;
-                        recorder.record(step.stat, rt, 0, Some(&Failure::Aborted), unix_now());
-                        return;
-                    }
-                    outcome = engine::execute(&client, step, plan.timeout) => {
-                        recorder.record(
-                            step.stat,
-                            outcome.response_time_ms,
-                            outcome.content_length,
-                            outcome.failure.as_ref(),
-                            unix_now(),
-                        );
+                let before = content_length;
+                match self.step_outcome(step, &mut state, &recorder).await {
+                    None => return,
+                    Some(outcome) => {
+                        content_length = before + outcome.content_length;
+                        if outcome.failure.is_some() && failed_step.is_none() {
+                            failed_step = Some(step.name.as_str());
+                        }
                     }
                 }
             }
-            // A user that never waits (instant failures) must not starve the runtime.
-            tokio::task::yield_now().await;
+            let took = started.elapsed();
+            if let Some(stat) = txn.stat {
+                let failure = failed_step.map(|s| Failure::message(format!("step {s:?} failed")));
+                recorder.record(
+                    stat,
+                    took.as_secs_f64() * 1000.0,
+                    content_length,
+                    failure.as_ref(),
+                    unix_now(),
+                );
+            }
+            let wait = match txn.think_time {
+                None => Duration::ZERO,
+                Some(ThinkTime::Constant(d)) => d,
+                Some(ThinkTime::Between(a, b)) => {
+                    if b > a {
+                        Duration::from_secs_f64(
+                            self.rng.random_range(a.as_secs_f64()..=b.as_secs_f64()),
+                        )
+                    } else {
+                        a
+                    }
+                }
+                Some(ThinkTime::ConstantPacing(d)) => d.saturating_sub(took),
+            };
+            if wait.is_zero() {
+                // A user that never waits (instant failures) must not starve the runtime.
+                tokio::task::yield_now().await;
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = self.signals.at_transaction.cancelled() => return,
+                }
+            }
+        }
+    }
+
+    /// Runs one step and records it; `None` when the user was killed meanwhile, else whether
+    /// the step failed.
+    async fn step(
+        &mut self,
+        step: &CompiledStep,
+        state: &mut UserState,
+        recorder: &Recorder,
+    ) -> Option<bool> {
+        self.step_outcome(step, state, recorder)
+            .await
+            .map(|o| o.failure.is_some())
+    }
+
+    async fn step_outcome(
+        &mut self,
+        step: &CompiledStep,
+        state: &mut UserState,
+        recorder: &Recorder,
+    ) -> Option<Outcome> {
+        if let Some(limiter) = &state.plan.limiter {
+            let slot = limiter.reserve();
+            tokio::select! {
+                biased;
+                () = self.signals.at_step.cancelled() => return None,
+                () = self.signals.kill.cancelled() => return None,
+                () = tokio::time::sleep_until(slot.into()) => {}
+            }
+        }
+        let started = Instant::now();
+        let ctx = StepContext {
+            client: &self.shared.client,
+            vars: &mut state.vars,
+            jar: state.jar.as_ref(),
+            rng: &mut self.rng,
+            timeout: state.plan.timeout,
+            capture: false,
+        };
+        tokio::select! {
+            biased;
+            () = self.signals.kill.cancelled() => {
+                let rt = started.elapsed().as_secs_f64() * 1000.0;
+                recorder.record(step.stat, rt, 0, Some(&Failure::Aborted), unix_now());
+                None
+            }
+            (outcome, _) = engine::run_step(step, ctx) => {
+                recorder.record(
+                    step.stat,
+                    outcome.response_time_ms,
+                    outcome.content_length,
+                    outcome.failure.as_ref(),
+                    unix_now(),
+                );
+                Some(outcome)
+            }
         }
     }
 }
