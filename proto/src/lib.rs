@@ -4,8 +4,20 @@
 //! - [`plan`]: the plan model (transactions, steps) and its validation. A plan that passes
 //!   [`plan::Plan::from_json`] is runnable by every worker; one that fails lists every wrong field.
 //! - [`template`]: `{{variable}}` and `{{$builtin}}` templates, parsed once.
+//! - [`pb`]: the gRPC messages and the `Worker` service (`worker.proto`), client and server.
+//! - [`etcd`]: the etcd key schema and the worker record.
 
+pub mod etcd;
 pub mod plan;
 pub mod template;
 
 pub use plan::{FieldError, Plan, PlanError};
+
+/// Generated from `proto/worker.proto`.
+#[allow(missing_debug_implementations, clippy::all)]
+pub mod pb {
+    tonic::include_proto!("locust_http.v1");
+
+    /// The encoded descriptors of `worker.proto`, for gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("worker_descriptor");
+}

@@ -1,12 +1,23 @@
-//! Command-line interface: `worker run PLAN.json --master-host H [--master-port P]`.
+//! Command-line interface: fleet mode `worker --etcd-addr E --host H [--port 3000]`, and
+//! `worker run PLAN.json --master-host H [--master-port P]`.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 /// locust-http worker: a Locust-compatible load generator for HTTP plans.
+///
+/// Without a subcommand it joins the fleet: registers in etcd, serves gRPC on --port and runs
+/// the plans it is given. `worker run PLAN.json` runs a plan file against a master directly.
 #[derive(Debug, Parser)]
-#[command(name = "worker", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "worker",
+    version,
+    about,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
     /// Log filter (tracing syntax, e.g. `info` or `worker=debug`).
     #[arg(
@@ -18,8 +29,74 @@ pub struct Cli {
     )]
     pub log: String,
 
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// Fleet mode: membership in etcd and plans over gRPC.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// etcd endpoints, comma-separated (`10.0.0.5:2379,10.0.0.6:2379`).
+    #[arg(long, env = "LOCUST_HTTP_ETCD", value_name = "ADDRS", required = true)]
+    pub etcd_addr: Option<String>,
+
+    /// This worker's own address, as the bridge should reach it (registered in etcd).
+    #[arg(long, env = "LOCUST_HTTP_HOST", value_name = "HOST", required = true)]
+    pub host: Option<String>,
+
+    /// gRPC port (0 = any free port).
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_PORT",
+        default_value_t = 3000,
+        value_name = "PORT"
+    )]
+    pub port: u16,
+
+    /// Address to listen on (default: --host when it is an IP address, else 0.0.0.0).
+    #[arg(long, value_name = "IP")]
+    pub listen: Option<String>,
+
+    /// etcd key prefix of the fleet.
+    #[arg(long, default_value = contract::etcd::DEFAULT_PREFIX, value_name = "PREFIX")]
+    pub etcd_prefix: String,
+
+    /// Lease TTL in seconds: a worker that dies disappears from etcd within it.
+    #[arg(long, default_value_t = contract::etcd::DEFAULT_TTL_SECS, value_name = "SECONDS")]
+    pub ttl: i64,
+
+    /// Pool label (repeatable), e.g. `--label team=checkout`.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub labels: Vec<(String, String)>,
+
+    /// Shared secret: every gRPC call must carry `authorization: Bearer <token>`.
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// TLS certificate (PEM) for the gRPC service.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) for the gRPC service.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Only send requests to hosts matching these patterns (repeatable): `host`, `host:port`,
+    /// `*.example.com`, `10.1.*:*`. Plans aiming elsewhere are refused.
+    #[arg(long = "allow-target", value_name = "PATTERN")]
+    pub allow_target: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +173,9 @@ mod tests {
             "1",
         ])
         .unwrap();
-        let Command::Run(args) = cli.command;
+        let Some(Command::Run(args)) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!((args.master_host.as_str(), args.master_port), ("m", 1));
     }
 
@@ -106,7 +185,9 @@ mod tests {
             "worker", "run", "p.json", "--var", "a=1=2", "--var", "b=", "--once",
         ])
         .unwrap();
-        let Command::Run(args) = cli.command;
+        let Some(Command::Run(args)) = cli.command else {
+            panic!("not run")
+        };
         assert_eq!(
             args.vars,
             [
@@ -116,6 +197,27 @@ mod tests {
         );
         assert!(args.once);
         assert!(Cli::try_parse_from(["worker", "run", "p.json", "--var", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn fleet_mode_needs_etcd_and_host() {
+        let cli = Cli::try_parse_from([
+            "worker",
+            "--etcd-addr",
+            "127.0.0.1:2379",
+            "--host",
+            "127.0.0.1",
+            "--label",
+            "team=a",
+            "--allow-target",
+            "*.test",
+        ])
+        .unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.fleet.port, 3000);
+        assert_eq!(cli.fleet.labels, [("team".to_string(), "a".to_string())]);
+        assert!(Cli::try_parse_from(["worker", "--host", "127.0.0.1"]).is_err());
+        assert!(Cli::try_parse_from(["worker"]).is_err());
     }
 
     #[test]

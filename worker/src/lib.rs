@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`cli`]: command-line parsing into typed options (parsed fully before anything starts).
 //! - [`locust`]: the Locust protocol (codec, ZeroMQ transport, session state machine).
+//! - [`fleet`]: fleet mode: the gRPC service, the controller and etcd membership.
 //! - [`engine`]: compiles a plan into executable steps and sends HTTP requests.
 //! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
 //! - [`stats`]: per-user sharded statistics, drained into Locust delta reports.
@@ -13,6 +14,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod fleet;
 pub mod locust;
 pub mod once;
 pub mod procinfo;

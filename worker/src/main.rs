@@ -45,7 +45,8 @@ fn main() -> ExitCode {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
         let result = match cli.command {
-            Command::Run(args) => worker::run::run(args, shutdown).await,
+            Some(Command::Run(args)) => worker::run::run(args, shutdown).await,
+            None => fleet(&cli.fleet, shutdown).await.map(|()| true),
         };
         match result {
             Ok(true) => ExitCode::SUCCESS,
@@ -56,6 +57,15 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// Fleet mode: configuration checked and the port bound before anything starts.
+async fn fleet(args: &worker::cli::FleetArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let cfg = worker::fleet::FleetConfig::from_args(args)?;
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
+    worker::fleet::run(cfg, listener, shutdown).await
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

@@ -44,6 +44,7 @@ pub async fn run_once(
                 rng: &mut rng,
                 timeout: plan.timeout,
                 capture: true,
+                allow: plan.allow.as_deref(),
             };
             let (outcome, trace) = engine::run_step(step, ctx).await;
             steps += 1;

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::cli::RunArgs;
 use crate::engine;
-use crate::locust::session::{Session, SessionConfig};
+use crate::locust::session::{Session, SessionConfig, SessionIo};
 use crate::stats::Stats;
 use crate::users::Users;
 
@@ -91,7 +91,8 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
         node_id(),
     );
     tracing::info!(plan = %plan.name, master = %cfg.master, node_id = %cfg.node_id, "starting");
-    let session = Session::new(cfg, plan, stats, users, user_errors);
+    let (io, _plan_updates) = SessionIo::new(plan.clone());
+    let session = Session::new(cfg, io, stats, users, user_errors);
     let exit = session.run(shutdown).await;
     tracing::info!(?exit, "done");
     tracker.close();

@@ -395,6 +395,7 @@ impl UserCtx {
             rng: &mut self.rng,
             timeout: state.plan.timeout,
             capture: false,
+            allow: state.plan.allow.as_deref(),
         };
         tokio::select! {
             biased;

@@ -17,6 +17,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use super::allow::AllowList;
 use super::template::{Tpl, VarId, VarTable, Vars};
 use crate::stats::{Failure, StatKey, Stats};
 
@@ -33,6 +34,8 @@ pub struct CompiledPlan {
     pub session: bool,
     pub data: Option<DataFeed>,
     pub limiter: Option<RateLimiter>,
+    /// Hosts requests may go to; checked again before sending a templated URL.
+    pub allow: Option<Arc<AllowList>>,
 }
 
 #[derive(Debug)]
@@ -192,6 +195,70 @@ pub fn compile(
     host_override: Option<&str>,
     stats: &Stats,
 ) -> Result<CompiledPlan, Vec<FieldError>> {
+    compile_with(plan, host_override, stats, None)
+}
+
+/// Compiles `plan` for a worker restricted to `allow`: a host or absolute URL outside it is an
+/// error (the master's `-H` included).
+pub fn compile_with(
+    plan: &Plan,
+    host_override: Option<&str>,
+    stats: &Stats,
+    allow: Option<Arc<AllowList>>,
+) -> Result<CompiledPlan, Vec<FieldError>> {
+    let mut compiled = compile_plan(plan, host_override, stats)?;
+    if let Some(allow) = allow.as_ref().filter(|a| !a.is_empty()) {
+        let mut errors = Vec::new();
+        let steps = compiled
+            .setup
+            .iter()
+            .map(|s| ("setup".to_string(), s))
+            .chain(compiled.transactions.iter().flat_map(|t| {
+                t.steps
+                    .iter()
+                    .map(move |s| (format!("transaction {:?}", t.name), s))
+            }));
+        for (place, step) in steps {
+            if let UrlSource::Fixed(u) = &step.url
+                && !allow.allows(u)
+            {
+                errors.push(FieldError {
+                    path: format!("{place}, step {:?}", step.name),
+                    message: format!(
+                        "target {} is not allowed (allowed: {allow})",
+                        u.host_str().unwrap_or("?")
+                    ),
+                });
+            }
+        }
+        if let Some(host) = host_override.or(plan.host.as_deref())
+            && let Ok(u) = reqwest::Url::parse(host)
+            && !allow.allows(&u)
+        {
+            errors.insert(
+                0,
+                FieldError {
+                    path: "host".into(),
+                    message: format!(
+                        "target {} is not allowed (allowed: {allow})",
+                        u.host_str().unwrap_or("?")
+                    ),
+                },
+            );
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    compiled.allow = allow;
+    Ok(compiled)
+}
+
+fn compile_plan(
+    plan: &Plan,
+    host_override: Option<&str>,
+    stats: &Stats,
+) -> Result<CompiledPlan, Vec<FieldError>> {
     let mut errors = Vec::new();
     let host = match host_override {
         Some(h) => match check_base_url(h) {
@@ -267,6 +334,7 @@ pub fn compile(
         session: plan.session,
         data,
         limiter: plan.max_rps.map(RateLimiter::new),
+        allow: None,
     })
 }
 

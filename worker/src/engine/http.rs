@@ -14,6 +14,7 @@ use reqwest::cookie::CookieStore;
 use reqwest::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use serde::Serialize;
 
+use super::allow::AllowList;
 use super::checks;
 use super::compile::{CompiledBody, CompiledStep, JsonTpl, UrlSource, no_host, resolve_url};
 use super::template::Vars;
@@ -81,6 +82,8 @@ pub struct StepContext<'a> {
     pub rng: &'a mut SmallRng,
     pub timeout: Duration,
     pub capture: bool,
+    /// Hosts the request may go to (`--allow-target`); `None` = anywhere.
+    pub allow: Option<&'a AllowList>,
 }
 
 /// A request ready to send.
@@ -90,15 +93,24 @@ struct Prepared {
     body: Option<Bytes>,
 }
 
-fn prepare(step: &CompiledStep, vars: &Vars, rng: &mut SmallRng) -> Result<Prepared, Failure> {
+fn prepare(
+    step: &CompiledStep,
+    vars: &Vars,
+    rng: &mut SmallRng,
+    allow: Option<&AllowList>,
+) -> Result<Prepared, Failure> {
     let mut url = match &step.url {
         UrlSource::Fixed(u) => u.clone(),
         UrlSource::NoHost => return Err(no_host()),
         UrlSource::Template { tpl, base } => {
             let text = tpl.render(vars, rng)?;
-            resolve_url(&text, base.as_deref())
+            let url = resolve_url(&text, base.as_deref())
                 .map_err(|e| Failure::message(format!("bad url after templating: {e}")))?
-                .ok_or_else(no_host)?
+                .ok_or_else(no_host)?;
+            if allow.is_some_and(|a| !a.is_empty() && !a.allows(&url)) {
+                return Err(Failure::message("target not allowed by --allow-target"));
+            }
+            url
         }
     };
     if !step.query.is_empty() {
@@ -164,7 +176,7 @@ pub async fn run_step(step: &CompiledStep, ctx: StepContext<'_>) -> (Outcome, Op
             ..Trace::default()
         })
     });
-    let prepared = match prepare(step, ctx.vars, ctx.rng) {
+    let prepared = match prepare(step, ctx.vars, ctx.rng, ctx.allow) {
         Ok(p) => p,
         Err(failure) => {
             if let Some(t) = trace.as_mut() {

@@ -5,11 +5,14 @@
 //! - [`template`]: compiled templates and each user's variables.
 //! - [`http`]: sending a step and reading its response, with an optional [`Trace`].
 //! - [`checks`]: assertions and extractors.
+//! - [`allow`]: the `--allow-target` host allow-list.
 
+pub mod allow;
 pub mod checks;
 pub mod compile;
 pub mod http;
 pub mod template;
 
-pub use compile::{CompiledPlan, CompiledStep, CompiledTransaction, compile};
+pub use allow::AllowList;
+pub use compile::{CompiledPlan, CompiledStep, CompiledTransaction, compile, compile_with};
 pub use http::{Outcome, StepContext, Trace, http_client, run_step};

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contract::Plan;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
 use tokio_util::sync::CancellationToken;
@@ -45,6 +45,8 @@ pub struct SessionConfig {
     pub quit_grace: Duration,
     /// On `stop` without a `stop_timeout`, in-flight requests get this long.
     pub stop_grace: Duration,
+    /// Hosts the worker may target (`--allow-target`), also applied to the master's `-H`.
+    pub allow: Option<Arc<crate::engine::AllowList>>,
 }
 
 impl SessionConfig {
@@ -58,7 +60,54 @@ impl SessionConfig {
             ready_retry: Duration::from_secs(2),
             quit_grace: Duration::from_millis(300),
             stop_grace: Duration::from_secs(1),
+            allow: None,
         }
+    }
+}
+
+/// What the session is doing, published for the worker's status (fleet mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Phase {
+    /// Connecting, or waiting for the master's ack.
+    #[default]
+    Connecting,
+    Ready,
+    Spawning,
+    Running,
+    Stopping,
+}
+
+/// A snapshot of the session, updated as it goes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionStatus {
+    pub phase: Phase,
+    /// The master acknowledged us and has not been lost since.
+    pub acknowledged: bool,
+    pub users: u32,
+    /// Requests per second in the last report window.
+    pub requests_per_second: f64,
+    pub requests_total: u64,
+    pub failures_total: u64,
+    pub last_error: Option<String>,
+}
+
+/// How the outside talks to a running session: plan updates in, status out.
+#[derive(Debug, Clone)]
+pub struct SessionIo {
+    /// A new value switches users to that plan at their next transaction.
+    pub plan: watch::Receiver<Arc<Plan>>,
+    pub status: Arc<watch::Sender<SessionStatus>>,
+}
+
+impl SessionIo {
+    /// Channels for a session; send a plan on the returned sender to switch plans.
+    pub fn new(plan: Arc<Plan>) -> (SessionIo, watch::Sender<Arc<Plan>>) {
+        let (tx, rx) = watch::channel(plan);
+        let io = SessionIo {
+            plan: rx,
+            status: Arc::new(watch::channel(SessionStatus::default()).0),
+        };
+        (io, tx)
     }
 }
 
@@ -98,6 +147,7 @@ enum Event {
     RetryReady,
     Stopped,
     UserError(String),
+    NewPlan,
 }
 
 /// The master went away (send failed or no heartbeat reply).
@@ -108,6 +158,7 @@ struct Lost(String);
 pub struct Session {
     cfg: SessionConfig,
     plan: Arc<Plan>,
+    io: SessionIo,
     stats: Arc<Stats>,
     users: Users,
     user_errors: mpsc::UnboundedReceiver<String>,
@@ -119,20 +170,24 @@ pub struct Session {
     stop_policy: StopPolicy,
     stopping: Option<JoinHandle<()>>,
     last_reply: Instant,
+    last_report: Instant,
+    status: SessionStatus,
 }
 
 impl Session {
     pub fn new(
         cfg: SessionConfig,
-        plan: Arc<Plan>,
+        mut io: SessionIo,
         stats: Arc<Stats>,
         users: Users,
         user_errors: mpsc::UnboundedReceiver<String>,
     ) -> Session {
         let stop_policy = StopPolicy::from_stop_timeout(0.0, cfg.stop_grace);
+        let plan = io.plan.borrow_and_update().clone();
         Session {
             cfg,
             plan,
+            io,
             stats,
             users,
             user_errors,
@@ -143,7 +198,28 @@ impl Session {
             stop_policy,
             stopping: None,
             last_reply: Instant::now(),
+            last_report: Instant::now(),
+            status: SessionStatus::default(),
         }
+    }
+
+    /// Publishes the current status when it changed.
+    fn publish(&mut self) {
+        self.status.phase = match self.state {
+            State::Unregistered => Phase::Connecting,
+            State::Ready => Phase::Ready,
+            State::Spawning => Phase::Spawning,
+            State::Running => Phase::Running,
+            State::Stopping => Phase::Stopping,
+        };
+        self.status.acknowledged = self.state != State::Unregistered;
+        self.status.users = u32::try_from(self.users.total()).unwrap_or(u32::MAX);
+        let status = self.status.clone();
+        self.io.status.send_if_modified(|s| {
+            let changed = *s != status;
+            *s = status;
+            changed
+        });
     }
 
     /// Talks to the master until it says `quit` or `shutdown` is cancelled, reconnecting
@@ -225,6 +301,7 @@ impl Session {
                 _ = ready_retry.tick(), if unregistered => Event::RetryReady,
                 _ = async { self.stopping.as_mut().expect("guarded").await }, if stopping => Event::Stopped,
                 Some(msg) = self.user_errors.recv() => Event::UserError(msg),
+                Ok(()) = self.io.plan.changed() => Event::NewPlan,
             };
             let result = match event {
                 Event::Shutdown => {
@@ -253,8 +330,13 @@ impl Session {
                     self.stopping = None;
                     self.stopped(t).await
                 }
+                Event::NewPlan => {
+                    self.switch_plan();
+                    Ok(())
+                }
                 Event::UserError(msg) => {
                     tracing::error!(%msg, "internal error");
+                    self.status.last_error = Some(msg.clone());
                     self.send(
                         t,
                         Outbound::Exception {
@@ -267,6 +349,38 @@ impl Session {
             };
             if let Err(lost) = result {
                 return self.lose_master(lost).await;
+            }
+            self.publish();
+        }
+    }
+
+    /// A new plan: compile it for the host in use and hand it to the users, who switch at
+    /// their next transaction (in-flight requests finish and are recorded once).
+    fn switch_plan(&mut self) {
+        let plan = self.io.plan.borrow_and_update().clone();
+        match engine::compile_with(
+            &plan,
+            self.master_host.as_deref(),
+            &self.stats,
+            self.cfg.allow.clone(),
+        ) {
+            Ok(compiled) => {
+                tracing::info!(plan = %plan.name, "switching to a new plan");
+                self.users.set_plan(Arc::new(compiled));
+                self.plan = plan;
+            }
+            Err(errors) => {
+                let msg = format!(
+                    "cannot switch to plan {:?}: {}",
+                    plan.name,
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                tracing::error!(%msg);
+                self.status.last_error = Some(msg);
             }
         }
     }
@@ -322,7 +436,12 @@ impl Session {
             self.stats.clear();
         }
         if spawn.host != self.master_host {
-            match engine::compile(&self.plan, spawn.host.as_deref(), &self.stats) {
+            match engine::compile_with(
+                &self.plan,
+                spawn.host.as_deref(),
+                &self.stats,
+                self.cfg.allow.clone(),
+            ) {
                 Ok(compiled) => {
                     self.users.set_plan(Arc::new(compiled));
                     self.master_host = spawn.host.clone();
@@ -338,6 +457,7 @@ impl Session {
                             .join("; ")
                     );
                     tracing::error!(%msg);
+                    self.status.last_error = Some(msg.clone());
                     self.send(
                         t,
                         Outbound::Exception {
@@ -423,6 +543,8 @@ impl Session {
         );
         self.state = State::Unregistered;
         self.master_host = None;
+        self.status.last_error = Some(format!("lost the master: {why}"));
+        self.publish();
         Flow::Reconnect { registered: false }
     }
 
@@ -453,6 +575,13 @@ impl Session {
 
     async fn report(&mut self, t: &mut Transport) -> Result<(), Lost> {
         let report = self.stats.take_report();
+        let window = self.last_report.elapsed().as_secs_f64();
+        self.last_report = Instant::now();
+        if window > 0.0 {
+            self.status.requests_per_second = report.total.num_requests as f64 / window;
+        }
+        self.status.requests_total += report.total.num_requests;
+        self.status.failures_total += report.total.num_failures;
         let user_classes_count = self.users.counts();
         let payload = StatsPayload {
             stats: report.entries,

@@ -1,0 +1,248 @@
+//! Fleet mode: `worker --etcd-addr E --host H [--port 3000]`.
+//!
+//! The worker serves the gRPC `Worker` service (plus health and reflection) on `H:port`,
+//! registers `<prefix><H>:<port>` in etcd under a lease, and runs whatever plan it is applied
+//! against the master it is told. One shutdown tree: on SIGINT/SIGTERM the session leaves the
+//! master (last stats, `quit`), the lease is revoked (the key disappears at once), and the
+//! server stops.
+//!
+//! - [`controller`]: plan, master and session state (apply / release / status / try).
+//! - [`service`]: the gRPC service and the token check; errors become `Status` there.
+//! - [`registry`]: etcd membership.
+
+pub mod controller;
+pub mod registry;
+pub mod service;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use contract::etcd::{self, WorkerRecord};
+use contract::pb;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::cli::FleetArgs;
+use crate::engine::{self, AllowList};
+use controller::Controller;
+use service::{Token, WorkerService, check_token};
+
+/// Fleet configuration, parsed and checked completely before anything binds.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    pub endpoints: Vec<String>,
+    pub host: String,
+    pub listen: SocketAddr,
+    pub prefix: String,
+    pub ttl_secs: i64,
+    pub labels: BTreeMap<String, String>,
+    pub token: Option<Token>,
+    pub tls: Option<TlsFiles>,
+    pub allow: Option<Arc<AllowList>>,
+}
+
+/// PEM contents for the gRPC server's TLS.
+#[derive(Clone)]
+pub struct TlsFiles {
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+    /// When set, clients must present a certificate signed by this CA.
+    pub client_ca: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsFiles")
+            .field("client_ca", &self.client_ca.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FleetConfig {
+    /// Checks the flags and reads the files they name.
+    pub fn from_args(args: &FleetArgs) -> anyhow::Result<FleetConfig> {
+        let etcd_addr = args
+            .etcd_addr
+            .as_deref()
+            .context("--etcd-addr is required")?;
+        let host = args
+            .host
+            .clone()
+            .context("--host is required (this worker's own address)")?;
+        let endpoints: Vec<String> = etcd_addr
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| {
+                if e.contains("://") {
+                    e.to_string()
+                } else {
+                    format!("http://{e}")
+                }
+            })
+            .collect();
+        anyhow::ensure!(!endpoints.is_empty(), "--etcd-addr names no endpoint");
+        let listen_host = match &args.listen {
+            Some(l) => l.clone(),
+            None if host.parse::<std::net::IpAddr>().is_ok() => host.clone(),
+            None => "0.0.0.0".into(),
+        };
+        let listen: SocketAddr = etcd::address(&listen_host, args.port)
+            .parse()
+            .with_context(|| {
+                format!("cannot listen on {listen_host:?} (use --listen with an IP address)")
+            })?;
+        let read = |what: &str, p: &std::path::Path| {
+            std::fs::read(p).with_context(|| format!("cannot read {what} {}", p.display()))
+        };
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(c), Some(k)) => Some(TlsFiles {
+                cert: read("--tls-cert", c)?,
+                key: read("--tls-key", k)?,
+                client_ca: args
+                    .tls_client_ca
+                    .as_deref()
+                    .map(|p| read("--tls-client-ca", p))
+                    .transpose()?,
+            }),
+            (None, None) => {
+                anyhow::ensure!(
+                    args.tls_client_ca.is_none(),
+                    "--tls-client-ca needs --tls-cert and --tls-key"
+                );
+                None
+            }
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let allow = if args.allow_target.is_empty() {
+            None
+        } else {
+            Some(Arc::new(
+                AllowList::parse(&args.allow_target).map_err(anyhow::Error::msg)?,
+            ))
+        };
+        anyhow::ensure!(args.ttl >= 2, "--ttl must be at least 2 seconds");
+        Ok(FleetConfig {
+            endpoints,
+            host,
+            listen,
+            prefix: etcd::normalize_prefix(&args.etcd_prefix),
+            ttl_secs: args.ttl,
+            labels: args.labels.iter().cloned().collect(),
+            token: args
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(Token::new),
+            tls,
+            allow,
+        })
+    }
+}
+
+/// Runs the fleet worker on a bound listener until `shutdown`.
+pub async fn run(
+    cfg: FleetConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let port = listener.local_addr()?.port();
+    let id = crate::run::node_id();
+    let tracker = TaskTracker::new();
+    let sessions = shutdown.child_token();
+    let client = engine::http_client().context("cannot build the HTTP client")?;
+    let controller = Arc::new(Controller::new(
+        client,
+        cfg.allow.clone(),
+        tracker.clone(),
+        sessions.clone(),
+    ));
+
+    let key = etcd::worker_key(&cfg.prefix, &cfg.host, port);
+    let record = WorkerRecord {
+        id: id.clone(),
+        address: etcd::address(&cfg.host, port),
+        version: env!("CARGO_PKG_VERSION").into(),
+        labels: cfg.labels.clone(),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        started_at: crate::stats::unix_now(),
+        tls: cfg.tls.is_some(),
+    };
+    let registry_stop = CancellationToken::new();
+    let registry = tokio::spawn(registry::run(
+        registry::RegistryConfig {
+            endpoints: cfg.endpoints.clone(),
+            key,
+            record,
+            ttl_secs: cfg.ttl_secs,
+        },
+        registry_stop.clone(),
+    ));
+
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<pb::worker_server::WorkerServer<WorkerService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("gRPC reflection")?;
+    let service = WorkerService {
+        controller: controller.clone(),
+        id: id.clone(),
+        labels: cfg.labels.clone(),
+    };
+    let auth = check_token(cfg.token.clone());
+    let mut server = Server::builder();
+    if let Some(tls) = &cfg.tls {
+        let mut tls_config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&tls.cert, &tls.key));
+        if let Some(ca) = &tls.client_ca {
+            tls_config = tls_config.client_ca_root(Certificate::from_pem(ca));
+        }
+        server = server.tls_config(tls_config).context("TLS configuration")?;
+    }
+    tracing::info!(
+        listen = %cfg.listen,
+        port,
+        %id,
+        tls = cfg.tls.is_some(),
+        token = cfg.token.is_some(),
+        allow = ?cfg.allow,
+        "fleet worker serving gRPC"
+    );
+    let server_stop = CancellationToken::new();
+    let router = server
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            pb::worker_server::WorkerServer::new(service),
+            auth.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            health,
+            auth.clone(),
+        ))
+        .add_service(reflection);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let stop = server_stop.clone();
+    let server_task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
+        stop.cancelled().await;
+    }));
+
+    shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    // Leave the master first (last stats and quit), then etcd, then stop serving.
+    controller.release().await;
+    sessions.cancel();
+    registry_stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(3), registry).await;
+    server_stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(2), server_task).await;
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+    Ok(())
+}
