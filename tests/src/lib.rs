@@ -584,3 +584,196 @@ pub fn write_plan(dir: &Path, name: &str, plan: &serde_json::Value) -> PathBuf {
     std::fs::write(&path, serde_json::to_vec_pretty(plan).expect("plan json")).expect("write plan");
     path
 }
+
+// ---------------------------------------------------------------------------------------------
+// etcd and fleet workers
+
+/// A real etcd from the project venv, on free loopback ports, with its own data dir.
+#[derive(Debug)]
+pub struct Etcd {
+    pub proc: Option<Proc>,
+    pub client_port: u16,
+    peer_port: u16,
+    data_dir: PathBuf,
+    dir: PathBuf,
+    starts: u32,
+}
+
+impl Etcd {
+    pub async fn start(dir: &Path) -> Etcd {
+        let mut etcd = Etcd {
+            proc: None,
+            client_port: free_port(),
+            peer_port: free_port(),
+            data_dir: dir.join("etcd-data"),
+            dir: dir.to_path_buf(),
+            starts: 0,
+        };
+        etcd.launch().await;
+        etcd
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.client_port)
+    }
+
+    async fn launch(&mut self) {
+        self.starts += 1;
+        let client = format!("http://127.0.0.1:{}", self.client_port);
+        let peer = format!("http://127.0.0.1:{}", self.peer_port);
+        let mut cmd = Command::new(root().join(".venv/bin/etcd"));
+        cmd.args(["--name", "t", "--data-dir"])
+            .arg(&self.data_dir)
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+            ])
+            .args(["--initial-cluster", &format!("t={peer}")])
+            .args(["--log-level", "warn"]);
+        self.proc = Some(Proc::spawn(cmd, &self.dir, &format!("etcd{}", self.starts)));
+        let health = format!("{client}/health");
+        let http = reqwest::Client::new();
+        eventually(Duration::from_secs(20), "etcd to be healthy", || {
+            let http = http.clone();
+            let health = health.clone();
+            async move {
+                let v: serde_json::Value =
+                    http.get(&health).send().await.ok()?.json().await.ok()?;
+                (v["health"] == "true").then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// SIGKILL.
+    pub async fn kill(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.signal("KILL");
+            p.wait(Duration::from_secs(10)).await;
+        }
+    }
+
+    /// Starts again on the same data dir and ports.
+    pub async fn restart(&mut self) {
+        self.launch().await;
+    }
+
+    /// Every key under `prefix` with its value.
+    pub async fn keys(&self, prefix: &str) -> Option<BTreeMap<String, String>> {
+        let mut c = etcd_client::Client::connect([self.endpoint()], None)
+            .await
+            .ok()?;
+        let resp = c
+            .get(prefix, Some(etcd_client::GetOptions::new().with_prefix()))
+            .await
+            .ok()?;
+        Some(
+            resp.kvs()
+                .iter()
+                .map(|kv| {
+                    (
+                        String::from_utf8_lossy(kv.key()).into_owned(),
+                        String::from_utf8_lossy(kv.value()).into_owned(),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A worker in fleet mode.
+#[derive(Debug)]
+pub struct FleetWorker {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl FleetWorker {
+    pub fn start(dir: &Path, name: &str, etcd: &str, extra: &[&str]) -> FleetWorker {
+        let port = free_port();
+        let mut cmd = Command::new(bin("worker"));
+        cmd.args([
+            "--etcd-addr",
+            etcd,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .args(extra)
+        .env("WORKER_LOG", "info,worker=debug")
+        .env("NO_COLOR", "1");
+        FleetWorker {
+            proc: Proc::spawn(cmd, dir, name),
+            port,
+        }
+    }
+
+    pub fn key(&self) -> String {
+        format!("/locust-http/workers/127.0.0.1:{}", self.port)
+    }
+
+    /// A gRPC client (waits until the worker answers).
+    pub async fn client(
+        &self,
+    ) -> contract::pb::worker_client::WorkerClient<tonic::transport::Channel> {
+        let url = format!("http://127.0.0.1:{}", self.port);
+        eventually(Duration::from_secs(15), "the worker's gRPC port", || {
+            let url = url.clone();
+            async move {
+                contract::pb::worker_client::WorkerClient::connect(url)
+                    .await
+                    .ok()
+            }
+        })
+        .await
+    }
+}
+
+/// A request with `authorization: Bearer <token>` when a token is given.
+pub fn authed<T>(msg: T, token: Option<&str>) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(msg);
+    if let Some(t) = token {
+        req.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {t}").parse().expect("ascii token"),
+        );
+    }
+    req
+}
+
+/// An `ApplyRequest` for a plan file's JSON.
+pub fn apply_request(plan: &serde_json::Value, master_port: u16) -> contract::pb::ApplyRequest {
+    contract::pb::ApplyRequest {
+        plan_json: plan.to_string(),
+        master_host: "127.0.0.1".into(),
+        master_port: u32::from(master_port),
+        variables: Default::default(),
+    }
+}
+
+/// Per-second `Requests/s` of the Aggregated rows of the master's stats history.
+pub fn history_rps(master: &Master) -> Vec<(u64, u64, f64)> {
+    let path = format!("{}_stats_history.csv", master.csv_prefix.display());
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    rdr.records()
+        .filter_map(Result::ok)
+        .filter(|r| r.get(3) == Some("Aggregated"))
+        .filter_map(|r| {
+            Some((
+                r.get(0)?.parse().ok()?,
+                r.get(1)?.parse().ok()?,
+                r.get(4)?.parse().ok()?,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,417 @@
+//! The fleet with the real parts: workers registering in a real etcd, taking plans over gRPC,
+//! and running them against a real Locust master and HTTP target.
+
+use std::time::{Duration, Instant};
+
+use contract::etcd::WorkerRecord;
+use contract::pb;
+use integration_tests::*;
+use serde_json::json;
+
+const PREFIX: &str = "/locust-http/workers/";
+
+fn ping_plan(think: &str) -> serde_json::Value {
+    json!({"name": "ping", "host": "http://127.0.0.1:1", "think_time": {"constant": think},
+        "transactions": [{"name": "t", "steps": [{"name": "ping", "method": "GET", "url": "/ping"}]}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_register_and_leave_etcd() {
+    let dir = test_dir("fleet_registration");
+    let etcd = Etcd::start(&dir).await;
+    let w1 = FleetWorker::start(&dir, "w1", &etcd.endpoint(), &["--label", "team=a"]);
+    let mut w2 = FleetWorker::start(&dir, "w2", &etcd.endpoint(), &[]);
+    let w3 = FleetWorker::start(&dir, "w3", &etcd.endpoint(), &[]);
+    let started = Instant::now();
+    let keys = eventually(Duration::from_secs(10), "three keys", || async {
+        etcd.keys(PREFIX).await.filter(|k| k.len() == 3)
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2) + Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    let record: WorkerRecord = serde_json::from_str(&keys[&w1.key()]).unwrap();
+    assert_eq!(record.address, format!("127.0.0.1:{}", w1.port));
+    assert_eq!(record.labels.get("team").map(String::as_str), Some("a"));
+    assert!(record.cpus >= 1);
+
+    // SIGKILL: gone when the lease (10 s) expires.
+    let killed = Instant::now();
+    w1.proc.signal("KILL");
+    eventually(
+        Duration::from_secs(14),
+        "the killed worker's key to expire",
+        || async {
+            etcd.keys(PREFIX)
+                .await
+                .filter(|k| !k.contains_key(&w1.key()))
+        },
+    )
+    .await;
+    assert!(
+        killed.elapsed() <= Duration::from_secs(12),
+        "{:?}",
+        killed.elapsed()
+    );
+
+    // SIGTERM: gone at once.
+    let termed = Instant::now();
+    w2.proc.signal("TERM");
+    eventually(
+        Duration::from_secs(5),
+        "the stopped worker's key to go",
+        || async {
+            etcd.keys(PREFIX)
+                .await
+                .filter(|k| !k.contains_key(&w2.key()))
+        },
+    )
+    .await;
+    assert!(
+        termed.elapsed() <= Duration::from_secs(1),
+        "{:?}",
+        termed.elapsed()
+    );
+    assert!(w2.proc.wait(Duration::from_secs(5)).await.success());
+    assert!(etcd.keys(PREFIX).await.unwrap().contains_key(&w3.key()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_refusals_try_and_idempotent_apply() {
+    let dir = test_dir("fleet_grpc");
+    let etcd = Etcd::start(&dir).await;
+    let target = Target::start(TargetConfig::default()).await;
+    let token = Some("s3cret");
+    let w = FleetWorker::start(
+        &dir,
+        "w",
+        &etcd.endpoint(),
+        &["--token", "s3cret", "--allow-target", "127.0.0.1"],
+    );
+    let mut c = w.client().await;
+
+    // No token, wrong token.
+    let e = c
+        .status(authed(pb::StatusRequest {}, None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    let e = c
+        .status(authed(pb::StatusRequest {}, Some("nope")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    let s = c
+        .status(authed(pb::StatusRequest {}, token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.state(), pb::WorkerState::Idle);
+
+    // A bad plan names every wrong field.
+    let bad = json!({"name": "x", "transactions": [{"name": "t", "weight": 0,
+        "steps": [{"name": "s", "method": "FETCH"}]}]});
+    let e = c
+        .apply(authed(apply_request(&bad, 5557), token))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    for field in [
+        "transactions[0].weight",
+        "transactions[0].steps[0].method",
+        "transactions[0].steps[0].url",
+    ] {
+        assert!(
+            e.message().contains(field),
+            "{field} not in {}",
+            e.message()
+        );
+    }
+    // A target outside --allow-target.
+    let victim = json!({"name": "x", "host": "http://10.9.9.9",
+        "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]});
+    let e = c
+        .apply(authed(apply_request(&victim, 5557), token))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{}", e.message());
+    assert!(e.message().contains("10.9.9.9"), "{}", e.message());
+    let e = c
+        .r#try(authed(
+            pb::TryRequest {
+                plan_json: victim.to_string(),
+                transaction: "t".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied);
+    // Still idle: nothing was applied.
+    let s = c
+        .status(authed(pb::StatusRequest {}, token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.state(), pb::WorkerState::Idle);
+
+    // Try one step: the full response comes back, nothing reaches a master.
+    let shop: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("examples/shop.json")).unwrap())
+            .unwrap();
+    let mut shop_here = shop.clone();
+    shop_here["host"] = json!(target.url());
+    let r = c
+        .r#try(authed(
+            pb::TryRequest {
+                plan_json: shop_here.to_string(),
+                transaction: "checkout".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.passed, "{r:?}");
+    assert_eq!(r.steps.len(), 2);
+    assert_eq!(r.steps[0].status, 200);
+    assert!(r.steps[0].response_body.contains("token"));
+    assert!(r.steps[0].extracted.contains_key("token"));
+    assert_eq!(r.steps[1].status, 201);
+    assert!(r.steps[1].assertions.iter().all(|a| a.passed));
+    let r = c
+        .r#try(authed(
+            pb::TryRequest {
+                plan_json: shop_here.to_string(),
+                transaction: "browse".into(),
+                step: Some(0),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.steps[0].response_body, "<html><body>shop</body></html>");
+
+    // Apply (no master listening yet): connecting; the same again changes nothing.
+    let master_port = free_port();
+    let first = c
+        .apply(authed(apply_request(&shop_here, master_port), token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.changed);
+    let again = c
+        .apply(authed(apply_request(&shop_here, master_port), token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!again.changed);
+    assert_eq!(again.plan_version, first.plan_version);
+    let s = c
+        .status(authed(pb::StatusRequest {}, token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.state(), pb::WorkerState::Connecting);
+    assert_eq!(s.plan_name, "shop");
+    assert_eq!(s.master, format!("127.0.0.1:{master_port}"));
+    let rel = c
+        .release(authed(pb::ReleaseRequest {}, token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(rel.was_applied);
+    let s = c
+        .status(authed(pb::StatusRequest {}, token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.state(), pb::WorkerState::Idle);
+
+    // The token never reaches the logs.
+    assert!(!w.proc.log_text().contains("s3cret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applied_plans_run_exactly_and_switch_without_loss() {
+    let dir = test_dir("fleet_apply_run");
+    let etcd = Etcd::start(&dir).await;
+    let target = Target::start(TargetConfig::default()).await;
+    let master = Master::start(&dir, "master", MasterOpts::web());
+    let workers: Vec<_> = (0..2)
+        .map(|i| FleetWorker::start(&dir, &format!("w{i}"), &etcd.endpoint(), &[]))
+        .collect();
+    let mut shop: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("examples/shop.json")).unwrap())
+            .unwrap();
+    shop["host"] = json!(target.url());
+    let mut clients = Vec::new();
+    for w in &workers {
+        let mut c = w.client().await;
+        c.apply(authed(apply_request(&shop, master.opts.bind_port), None))
+            .await
+            .unwrap();
+        clients.push(c);
+    }
+    master.wait_web().await;
+    eventually(
+        Duration::from_secs(15),
+        "both workers at the master",
+        || async { (master.worker_count().await? == 2).then_some(()) },
+    )
+    .await;
+    master.swarm(8, 8.0, None).await;
+    eventually(Duration::from_secs(15), "8 users running", || async {
+        let s = master.get_json("/stats/requests").await?;
+        (s["user_count"].as_u64()? == 8).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // A bad plan is refused and the running one goes on.
+    let before = target.total();
+    let bad = json!({"name": "x", "transactions": []});
+    let e = clients[0]
+        .apply(authed(apply_request(&bad, master.opts.bind_port), None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+    assert!(e.message().contains("transactions"), "{}", e.message());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(target.total() > before, "the previous plan stopped");
+    let s = clients[0]
+        .status(authed(pb::StatusRequest {}, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.plan_name, "shop");
+    assert_eq!(s.state(), pb::WorkerState::Running);
+    assert!(s.master_acknowledged);
+
+    // A new plan while running: users switch, nothing lost or counted twice.
+    let mut ping = ping_plan("10ms");
+    ping["host"] = json!(target.url());
+    for c in &mut clients {
+        let r = c
+            .apply(authed(apply_request(&ping, master.opts.bind_port), None))
+            .await
+            .unwrap();
+        assert!(r.into_inner().changed);
+    }
+    eventually(
+        Duration::from_secs(10),
+        "the new plan's requests",
+        || async { (target.count("GET /ping") > 20).then_some(()) },
+    )
+    .await;
+    let s = clients[1]
+        .status(authed(pb::StatusRequest {}, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.plan_name, "ping");
+    assert!(s.requests_total > 0);
+
+    master.stop().await;
+    eventually(Duration::from_secs(15), "the master to stop", || async {
+        let s = master.get_json("/stats/requests").await?;
+        (s["state"] == "stopped").then_some(())
+    })
+    .await;
+    let counts = target.counts();
+    let rows = eventually(
+        Duration::from_secs(10),
+        "the master's table to settle",
+        || async {
+            let rows = master.stats_rows().await;
+            let agg = rows.iter().find(|r| r.name == "Aggregated")?;
+            (agg.requests == counts.values().sum::<u64>()).then_some(rows)
+        },
+    )
+    .await;
+    assert_eq!(row(&rows, "home").requests, counts["GET /"]);
+    assert_eq!(row(&rows, "login").requests, counts["POST /login"]);
+    assert_eq!(row(&rows, "order").requests, counts["POST /orders"]);
+    assert_eq!(row(&rows, "ping").requests, counts["GET /ping"]);
+    assert_eq!(row(&rows, "Aggregated").failures, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_etcd_outage_neither_stops_load_nor_loses_workers() {
+    let dir = test_dir("fleet_etcd_outage");
+    let mut etcd = Etcd::start(&dir).await;
+    let target = Target::start(TargetConfig::default()).await;
+    let mut opts = MasterOpts::headless(4, 4.0, "22s");
+    opts.expect_workers = 2;
+    let mut master = Master::start(&dir, "master", opts);
+    let workers: Vec<_> = (0..2)
+        .map(|i| FleetWorker::start(&dir, &format!("w{i}"), &etcd.endpoint(), &[]))
+        .collect();
+    let mut plan = ping_plan("20ms");
+    plan["host"] = json!(target.url());
+    for w in &workers {
+        w.client()
+            .await
+            .apply(authed(apply_request(&plan, master.opts.bind_port), None))
+            .await
+            .unwrap();
+    }
+    eventually(Duration::from_secs(20), "load to start", || async {
+        (target.total() > 50).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    etcd.kill().await;
+    let served_before = target.total();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        target.total() > served_before + 100,
+        "load stopped while etcd was down"
+    );
+    etcd.restart().await;
+    let back = Instant::now();
+    eventually(Duration::from_secs(10), "both keys again", || async {
+        let keys = etcd.keys(PREFIX).await?;
+        workers
+            .iter()
+            .all(|w| keys.contains_key(&w.key()))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        back.elapsed() <= Duration::from_secs(5),
+        "{:?}",
+        back.elapsed()
+    );
+
+    let status = master.proc.wait(Duration::from_secs(60)).await;
+    assert!(status.success(), "master: {}", master.proc.log_text());
+    let rows = master.stats_csv();
+    assert_eq!(row(&rows, "ping").requests, target.count("GET /ping"));
+    // No gap: from the first second with traffic to the end, every second has requests.
+    let history = history_rps(&master);
+    let first = history
+        .iter()
+        .position(|(_, _, rps)| *rps > 0.0)
+        .expect("traffic in the history");
+    let last = history
+        .iter()
+        .rposition(|(_, users, _)| *users > 0)
+        .unwrap_or(history.len() - 1);
+    let gaps: Vec<_> = history[first..=last]
+        .iter()
+        .filter(|(_, _, rps)| *rps <= 0.0)
+        .collect();
+    assert!(gaps.is_empty(), "seconds without requests: {gaps:?}");
+    for w in &workers {
+        let log = w.proc.log_text();
+        assert!(log.contains("registered in etcd"), "{log}");
+    }
+}
