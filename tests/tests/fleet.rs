@@ -415,3 +415,94 @@ async fn an_etcd_outage_neither_stops_load_nor_loses_workers() {
         assert!(log.contains("registered in etcd"), "{log}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_over_tls_with_client_certificates() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+
+    let dir = test_dir("fleet_tls");
+    let etcd = Etcd::start(&dir).await;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = CertificateParams::new(vec!["bridge".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, pem).unwrap();
+        p.display().to_string()
+    };
+    let ca_pem = write("ca.pem", ca.pem());
+    let cert = write("server.pem", server_cert.pem());
+    let key = write("server.key", server_key.serialize_pem());
+    let w = FleetWorker::start(
+        &dir,
+        "w",
+        &etcd.endpoint(),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--tls-client-ca",
+            &ca_pem,
+        ],
+    );
+    let record = eventually(Duration::from_secs(10), "the TLS worker's key", || async {
+        etcd.keys(PREFIX).await?.get(&w.key()).cloned()
+    })
+    .await;
+    assert!(serde_json::from_str::<WorkerRecord>(&record).unwrap().tls);
+
+    let endpoint = |tls: ClientTlsConfig| {
+        Endpoint::from_shared(format!("https://127.0.0.1:{}", w.port))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+    };
+    let base = ClientTlsConfig::new()
+        .domain_name("localhost")
+        .ca_certificate(Certificate::from_pem(ca.pem()));
+    // With a client certificate signed by the CA: served.
+    let with_cert = base.clone().identity(Identity::from_pem(
+        client_cert.pem(),
+        client_key.serialize_pem(),
+    ));
+    let channel = eventually(Duration::from_secs(10), "a TLS connection", || {
+        let e = endpoint(with_cert.clone());
+        async move { e.connect().await.ok() }
+    })
+    .await;
+    let s = pb::worker_client::WorkerClient::new(channel)
+        .status(pb::StatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(s.state(), pb::WorkerState::Idle);
+    // Without one: refused.
+    let refused = match endpoint(base).connect().await {
+        Err(_) => true,
+        Ok(ch) => pb::worker_client::WorkerClient::new(ch)
+            .status(pb::StatusRequest {})
+            .await
+            .is_err(),
+    };
+    assert!(refused, "a client without a certificate was served");
+    // Plain text: refused.
+    let plain =
+        pb::worker_client::WorkerClient::connect(format!("http://127.0.0.1:{}", w.port)).await;
+    let refused = match plain {
+        Err(_) => true,
+        Ok(mut c) => c.status(pb::StatusRequest {}).await.is_err(),
+    };
+    assert!(refused, "a plain-text client was served");
+}
