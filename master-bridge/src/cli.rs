@@ -1,0 +1,246 @@
+//! Command-line interface of the master-bridge.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// locust-http master-bridge: discovers the fleet in etcd, keeps plans, pushes them to
+/// workers, drives runs on the Locust master, and serves the REST API.
+#[derive(Debug, Parser)]
+#[command(name = "master-bridge", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Log filter (tracing syntax).
+    #[arg(
+        long,
+        global = true,
+        env = "BRIDGE_LOG",
+        default_value = "info",
+        value_name = "FILTER"
+    )]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Push a plan file to the fleet (all workers, or a pool) and exit.
+    Push(PushArgs),
+    /// Push a plan file, run it on the master, print the summary; exit 0 only without failures.
+    Run(RunArgs),
+    /// Serve a small demo shop to aim plans at.
+    DemoTarget(DemoArgs),
+}
+
+/// How to reach etcd, the master and the workers.
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// etcd endpoints, comma-separated.
+    #[arg(long, env = "LOCUST_HTTP_ETCD", value_name = "ADDRS", global = true)]
+    pub etcd_addr: Option<String>,
+
+    /// etcd key prefix of the fleet.
+    #[arg(long, default_value = contract::etcd::DEFAULT_PREFIX, value_name = "PREFIX", global = true)]
+    pub etcd_prefix: String,
+
+    /// The Locust master's host, as workers reach it.
+    #[arg(long, env = "LOCUST_MASTER_HOST", value_name = "HOST", global = true)]
+    pub master_host: Option<String>,
+
+    /// The Locust master's ZeroMQ port.
+    #[arg(
+        long,
+        env = "LOCUST_MASTER_PORT",
+        default_value_t = 5557,
+        value_name = "PORT",
+        global = true
+    )]
+    pub master_port: u16,
+
+    /// The Locust master's web UI (default http://<master-host>:8089).
+    #[arg(long, env = "LOCUST_WEB", value_name = "URL", global = true)]
+    pub locust_web: Option<String>,
+
+    /// Token the workers require (their --token).
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub worker_token: Option<String>,
+
+    /// CA (PEM) that signed the workers' TLS certificates.
+    #[arg(long, value_name = "PEM", global = true)]
+    pub worker_tls_ca: Option<PathBuf>,
+
+    /// Client certificate (PEM) for workers that require one.
+    #[arg(long, value_name = "PEM", requires = "worker_tls_key", global = true)]
+    pub worker_tls_cert: Option<PathBuf>,
+
+    /// Client key (PEM).
+    #[arg(long, value_name = "PEM", requires = "worker_tls_cert", global = true)]
+    pub worker_tls_key: Option<PathBuf>,
+
+    /// Name to expect in the workers' certificates (default: their host).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub worker_tls_domain: Option<String>,
+
+    /// Where plans, environments and runs are stored.
+    #[arg(
+        long,
+        env = "BRIDGE_DATA_DIR",
+        default_value = "bridge-data",
+        value_name = "DIR",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    /// HTTP port of the API (0 = any free port).
+    #[arg(
+        long,
+        env = "BRIDGE_WEB_PORT",
+        default_value_t = 8080,
+        value_name = "PORT"
+    )]
+    pub web_port: u16,
+
+    /// Address the API listens on.
+    #[arg(long, default_value = "0.0.0.0", value_name = "IP")]
+    pub web_host: String,
+
+    /// Require HTTP basic auth `user:pass` on every route (like Locust's --web-auth).
+    #[arg(
+        long,
+        env = "BRIDGE_WEB_AUTH",
+        value_name = "USER:PASS",
+        hide_env_values = true
+    )]
+    pub web_auth: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PushArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN.json")]
+    pub plan: PathBuf,
+
+    /// Only workers with this label (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub labels: Vec<(String, String)>,
+
+    /// How long to wait for at least one worker.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    pub wait: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub push: PushArgs,
+
+    /// Users (the first phase).
+    #[arg(long, short = 'u', value_name = "N")]
+    pub users: u32,
+
+    /// Users started per second.
+    #[arg(long, short = 'r', value_name = "RATE")]
+    pub spawn_rate: f64,
+
+    /// Run time of the first phase (`60s`, `5m`).
+    #[arg(long, short = 't', value_name = "DURATION")]
+    pub run_time: Option<String>,
+
+    /// A further stage `DURATION:USERS:RATE` (repeatable), e.g. `30s:50:5`.
+    #[arg(long = "stage", value_name = "DURATION:USERS:RATE", value_parser = parse_stage)]
+    pub stages: Vec<crate::runs::Stage>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    pub listen: String,
+    #[arg(long, default_value_t = 8000, value_name = "PORT")]
+    pub port: u16,
+}
+
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, found {s:?}")),
+    }
+}
+
+fn parse_stage(s: &str) -> Result<crate::runs::Stage, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [duration, users, rate] = parts.as_slice() else {
+        return Err(format!("expected DURATION:USERS:RATE, found {s:?}"));
+    };
+    Ok(crate::runs::Stage {
+        duration: duration.to_string(),
+        users: users
+            .parse()
+            .map_err(|_| format!("{users:?} is not a user count"))?,
+        spawn_rate: rate
+            .parse()
+            .map_err(|_| format!("{rate:?} is not a spawn rate"))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "master-bridge",
+            "run",
+            "p.json",
+            "-u",
+            "10",
+            "-r",
+            "5",
+            "-t",
+            "15s",
+            "--stage",
+            "30s:50:5",
+            "--etcd-addr",
+            "127.0.0.1:2379",
+            "--master-host",
+            "127.0.0.1",
+        ])
+        .unwrap();
+        let Some(Command::Run(r)) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(r.stages[0].users, 50);
+        assert!(
+            Cli::try_parse_from([
+                "master-bridge",
+                "run",
+                "p.json",
+                "--stage",
+                "30s:x:5",
+                "-u",
+                "1",
+                "-r",
+                "1"
+            ])
+            .is_err()
+        );
+    }
+}

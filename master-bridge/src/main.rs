@@ -1,0 +1,107 @@
+//! The `master-bridge` binary: parse flags, set up logging and signals, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use master_bridge::cli::{Cli, Command};
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        let fleet = cli.serve.fleet.clone();
+        let result = match cli.command {
+            None => serve(cli.serve, shutdown).await.map(|()| true),
+            Some(Command::Push(args)) => master_bridge::push(fleet, args, shutdown).await,
+            Some(Command::Run(args)) => master_bridge::run(fleet, args, shutdown).await,
+            Some(Command::DemoTarget(args)) => demo(args, shutdown).await.map(|()| true),
+        };
+        match result {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn serve(
+    args: master_bridge::cli::ServeArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", args.web_host, args.web_port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    master_bridge::serve(args, listener, shutdown).await
+}
+
+async fn demo(
+    args: master_bridge::cli::DemoArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let addr = format!("{}:{}", args.listen, args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, "demo shop serving");
+    master_bridge::demo::serve(listener, shutdown).await?;
+    Ok(())
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+async fn cancel_on_signal(token: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("signal received, shutting down");
+    token.cancel();
+}
