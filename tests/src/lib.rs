@@ -777,3 +777,85 @@ pub fn history_rps(master: &Master) -> Vec<(u64, u64, f64)> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------------
+// The master-bridge
+
+/// A master-bridge process with its REST API on a free port.
+#[derive(Debug)]
+pub struct BridgeProc {
+    pub proc: Proc,
+    pub port: u16,
+    http: reqwest::Client,
+}
+
+impl BridgeProc {
+    /// Starts `master-bridge` against `etcd` and `master`, storing in `dir/<name>-data`.
+    pub async fn start(dir: &Path, name: &str, etcd: &Etcd, master: &Master, extra: &[&str]) -> BridgeProc {
+        let port = free_port();
+        let mut cmd = Command::new(bin("master-bridge"));
+        cmd.args(["--etcd-addr", &etcd.endpoint(), "--master-host", "127.0.0.1"])
+            .args(["--master-port", &master.opts.bind_port.to_string()])
+            .args(["--locust-web", &format!("http://127.0.0.1:{}", master.opts.web_port)])
+            .args(["--web-host", "127.0.0.1", "--web-port", &port.to_string()])
+            .arg("--data-dir")
+            .arg(dir.join("bridge-data"))
+            .args(extra)
+            .env("BRIDGE_LOG", "info,master_bridge=debug")
+            .env("NO_COLOR", "1");
+        let b = BridgeProc {
+            proc: Proc::spawn(cmd, dir, name),
+            port,
+            http: reqwest::Client::new(),
+        };
+        eventually(Duration::from_secs(15), "the bridge's API", || async {
+            b.http.get(b.url("/api/plans")).send().await.ok()
+        })
+        .await;
+        b
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.http.get(self.url(path)).send().await.expect("GET");
+        (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.http.post(self.url(path)).json(body).send().await.expect("POST");
+        (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Workers as `GET /api/workers` lists them.
+    pub async fn workers(&self) -> Vec<serde_json::Value> {
+        self.get("/api/workers").await.1.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits for a run to leave `starting`/`running`.
+    pub async fn wait_run(&self, id: &str, timeout: Duration) -> serde_json::Value {
+        eventually(timeout, "the run to end", || async {
+            let (_, run) = self.get(&format!("/api/runs/{id}")).await;
+            (run["state"] != "running" && run["state"] != "starting").then_some(run)
+        })
+        .await
+    }
+}
+
+/// The shop example aimed at `target`.
+pub fn shop_plan(target: &Target) -> serde_json::Value {
+    let text = std::fs::read_to_string(root().join("examples/shop.json")).expect("examples/shop.json");
+    let mut plan: serde_json::Value = serde_json::from_str(&text).expect("shop.json");
+    plan["host"] = serde_json::Value::String(target.url());
+    plan
+}
+
+/// The stats row named `name` in a run's stored statistics.
+pub fn run_row<'a>(run: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    run["stats"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no row {name:?} in {run}"))
+}
