@@ -41,10 +41,10 @@ DIR=${LOCAL_FLEET_DIR:-.local-fleet}
 rm -rf "$DIR"
 mkdir -p "$DIR"
 
-port() { # a default port, or a free one when it is taken
-  python3 - "$1" <<'PY'
+port() { # a default port, or a free one when it is taken (always a free one with LOCAL_FLEET_FREE_PORTS=1)
+  python3 - "$1" "${LOCAL_FLEET_FREE_PORTS:-0}" <<'PY'
 import socket, sys
-want = int(sys.argv[1])
+want = 0 if sys.argv[2] == "1" else int(sys.argv[1])
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:

@@ -457,12 +457,21 @@ mod tests {
         )
     }
 
-    async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>, auth: Option<&str>) -> (StatusCode, Value) {
+    async fn call(
+        app: &Router,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        auth: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut req = axum::http::Request::builder().method(method).uri(uri);
         if let Some(a) = auth {
             req = req.header(
                 header::AUTHORIZATION,
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(a)),
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(a)
+                ),
             );
         }
         let req = match body {
@@ -474,8 +483,13 @@ mod tests {
         .unwrap();
         let resp = app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     #[tokio::test]
@@ -491,12 +505,26 @@ mod tests {
         let bad = json!({"name": "", "transactions": [{"name": "t", "weight": 0, "steps": [{"name": "s", "method": "FETCH"}]}]});
         let (s, err) = call(&app, "POST", "/api/plans", Some(bad.clone()), None).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        let paths: Vec<&str> = err["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
-        for p in ["name", "transactions[0].weight", "transactions[0].steps[0].method", "transactions[0].steps[0].url"] {
+        let paths: Vec<&str> = err["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        for p in [
+            "name",
+            "transactions[0].weight",
+            "transactions[0].steps[0].method",
+            "transactions[0].steps[0].url",
+        ] {
             assert!(paths.contains(&p), "{p} not in {paths:?}");
         }
         let (_, list) = call(&app, "GET", "/api/plans", None, None).await;
-        assert_eq!(list.as_array().unwrap().len(), 1, "a bad plan must not be stored");
+        assert_eq!(
+            list.as_array().unwrap().len(),
+            1,
+            "a bad plan must not be stored"
+        );
 
         let mut v2 = plan.clone();
         v2["name"] = json!("a2");
@@ -505,18 +533,46 @@ mod tests {
         assert_eq!(updated["version"], 2);
         let (s, _) = call(&app, "PUT", &format!("/api/plans/{id}"), Some(bad), None).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        let (_, versions) = call(&app, "GET", &format!("/api/plans/{id}/versions"), None, None).await;
+        let (_, versions) = call(
+            &app,
+            "GET",
+            &format!("/api/plans/{id}/versions"),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(versions, json!([1, 2]));
-        let (_, v1) = call(&app, "GET", &format!("/api/plans/{id}/versions/1"), None, None).await;
+        let (_, v1) = call(
+            &app,
+            "GET",
+            &format!("/api/plans/{id}/versions/1"),
+            None,
+            None,
+        )
+        .await;
         assert_eq!(v1["plan"]["name"], "a");
         let (s, _) = call(&app, "DELETE", &format!("/api/plans/{id}"), None, None).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (s, e) = call(&app, "GET", &format!("/api/plans/{id}"), None, None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
         assert!(e["error"].as_str().unwrap().contains("not found"));
-        let (s, _) = call(&app, "POST", "/api/runs", Some(json!({"plan": "nope", "users": 1, "spawn_rate": 1})), None).await;
+        let (s, _) = call(
+            &app,
+            "POST",
+            "/api/runs",
+            Some(json!({"plan": "nope", "users": 1, "spawn_rate": 1})),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::NOT_FOUND);
-        let (s, _) = call(&app, "PUT", "/api/environments/staging", Some(json!({"variables": {"a": "1"}})), None).await;
+        let (s, _) = call(
+            &app,
+            "PUT",
+            "/api/environments/staging",
+            Some(json!({"variables": {"a": "1"}})),
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         let (_, envs) = call(&app, "GET", "/api/environments", None, None).await;
         assert_eq!(envs[0]["variables"]["a"], "1");

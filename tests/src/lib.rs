@@ -791,18 +791,32 @@ pub struct BridgeProc {
 
 impl BridgeProc {
     /// Starts `master-bridge` against `etcd` and `master`, storing in `dir/<name>-data`.
-    pub async fn start(dir: &Path, name: &str, etcd: &Etcd, master: &Master, extra: &[&str]) -> BridgeProc {
+    pub async fn start(
+        dir: &Path,
+        name: &str,
+        etcd: &Etcd,
+        master: &Master,
+        extra: &[&str],
+    ) -> BridgeProc {
         let port = free_port();
         let mut cmd = Command::new(bin("master-bridge"));
-        cmd.args(["--etcd-addr", &etcd.endpoint(), "--master-host", "127.0.0.1"])
-            .args(["--master-port", &master.opts.bind_port.to_string()])
-            .args(["--locust-web", &format!("http://127.0.0.1:{}", master.opts.web_port)])
-            .args(["--web-host", "127.0.0.1", "--web-port", &port.to_string()])
-            .arg("--data-dir")
-            .arg(dir.join("bridge-data"))
-            .args(extra)
-            .env("BRIDGE_LOG", "info,master_bridge=debug")
-            .env("NO_COLOR", "1");
+        cmd.args([
+            "--etcd-addr",
+            &etcd.endpoint(),
+            "--master-host",
+            "127.0.0.1",
+        ])
+        .args(["--master-port", &master.opts.bind_port.to_string()])
+        .args([
+            "--locust-web",
+            &format!("http://127.0.0.1:{}", master.opts.web_port),
+        ])
+        .args(["--web-host", "127.0.0.1", "--web-port", &port.to_string()])
+        .arg("--data-dir")
+        .arg(dir.join("bridge-data"))
+        .args(extra)
+        .env("BRIDGE_LOG", "info,master_bridge=debug")
+        .env("NO_COLOR", "1");
         let b = BridgeProc {
             proc: Proc::spawn(cmd, dir, name),
             port,
@@ -821,17 +835,34 @@ impl BridgeProc {
 
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self.http.get(self.url(path)).send().await.expect("GET");
-        (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            r.status().as_u16(),
+            r.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     pub async fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let r = self.http.post(self.url(path)).json(body).send().await.expect("POST");
-        (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        (
+            r.status().as_u16(),
+            r.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// Workers as `GET /api/workers` lists them.
     pub async fn workers(&self) -> Vec<serde_json::Value> {
-        self.get("/api/workers").await.1.as_array().cloned().unwrap_or_default()
+        self.get("/api/workers")
+            .await
+            .1
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Waits for a run to leave `starting`/`running`.
@@ -846,7 +877,8 @@ impl BridgeProc {
 
 /// The shop example aimed at `target`.
 pub fn shop_plan(target: &Target) -> serde_json::Value {
-    let text = std::fs::read_to_string(root().join("examples/shop.json")).expect("examples/shop.json");
+    let text =
+        std::fs::read_to_string(root().join("examples/shop.json")).expect("examples/shop.json");
     let mut plan: serde_json::Value = serde_json::from_str(&text).expect("shop.json");
     plan["host"] = serde_json::Value::String(target.url());
     plan

@@ -25,8 +25,16 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
         .post("/api/plans", &json!({"name": "x", "transactions": [{"name": "t", "weight": 0, "steps": [{"name": "s", "method": "FETCH", "url": "/"}]}]}))
         .await;
     assert_eq!(status, 422);
-    let paths: Vec<&str> = err["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["transactions[0].weight", "transactions[0].steps[0].method"]);
+    let paths: Vec<&str> = err["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["transactions[0].weight", "transactions[0].steps[0].method"]
+    );
     assert_eq!(bridge.get("/api/plans").await.1, json!([]));
 
     let (status, plan) = bridge.post("/api/plans", &shop_plan(&target)).await;
@@ -48,16 +56,30 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
     // A third worker joins mid-run: listed within 2 s, gets the plan with no call, takes users.
     let w3 = FleetWorker::start(&dir, "w3", &etcd.endpoint(), &[]);
     let joined = Instant::now();
-    eventually(Duration::from_secs(5), "the third worker in /api/workers", || async {
-        (bridge.workers().await.len() == 3).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the third worker in /api/workers",
+        || async { (bridge.workers().await.len() == 3).then_some(()) },
+    )
     .await;
-    assert!(joined.elapsed() < Duration::from_secs(2) + Duration::from_millis(800), "{:?}", joined.elapsed());
-    eventually(Duration::from_secs(10), "users spread over three workers", || async {
-        let s = master.get_json("/stats/requests").await?;
-        let workers = s["workers"].as_array()?;
-        (workers.len() == 3 && workers.iter().all(|w| w["user_count"].as_u64().unwrap_or(0) > 0)).then_some(())
-    })
+    assert!(
+        joined.elapsed() < Duration::from_secs(2) + Duration::from_millis(800),
+        "{:?}",
+        joined.elapsed()
+    );
+    eventually(
+        Duration::from_secs(10),
+        "users spread over three workers",
+        || async {
+            let s = master.get_json("/stats/requests").await?;
+            let workers = s["workers"].as_array()?;
+            (workers.len() == 3
+                && workers
+                    .iter()
+                    .all(|w| w["user_count"].as_u64().unwrap_or(0) > 0))
+            .then_some(())
+        },
+    )
     .await;
     let w3_view = bridge
         .workers()
@@ -71,8 +93,14 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
     assert_eq!(run["state"], "finished", "{run}");
     let counts = target.counts();
     assert_eq!(run_row(&run, "home")["num_requests"], counts["GET /"]);
-    assert_eq!(run_row(&run, "login")["num_requests"], counts["POST /login"]);
-    assert_eq!(run_row(&run, "order")["num_requests"], counts["POST /orders"]);
+    assert_eq!(
+        run_row(&run, "login")["num_requests"],
+        counts["POST /login"]
+    );
+    assert_eq!(
+        run_row(&run, "order")["num_requests"],
+        counts["POST /orders"]
+    );
     let agg = run_row(&run, "Aggregated");
     assert_eq!(agg["num_requests"], target.total());
     assert_eq!(agg["num_failures"], 0);
@@ -83,7 +111,12 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
     assert_eq!(row(&csv, "Aggregated").requests, target.total());
     assert_eq!(row(&csv, "home").requests, counts["GET /"]);
     // Metrics.
-    let metrics = reqwest::get(bridge.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(bridge.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("locust_http_workers 3"), "{metrics}");
 }
 
@@ -104,7 +137,12 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     let id = plan["id"].as_str().unwrap().to_string();
 
     // Push to a pool: only team=a gets it.
-    let (status, pushed) = bridge.post(&format!("/api/plans/{id}/push"), &json!({"labels": {"team": "a"}})).await;
+    let (status, pushed) = bridge
+        .post(
+            &format!("/api/plans/{id}/push"),
+            &json!({"labels": {"team": "a"}}),
+        )
+        .await;
     assert_eq!(status, 200, "{pushed}");
     let results = pushed["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
@@ -154,7 +192,10 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert!(seen.contains(&2) && seen.contains(&6), "user counts seen: {seen:?}");
+    assert!(
+        seen.contains(&2) && seen.contains(&6),
+        "user counts seen: {seen:?}"
+    );
     let run = bridge.wait_run(&run_id, Duration::from_secs(30)).await;
     assert_eq!(run["state"], "finished", "{run}");
     assert_eq!(run_row(&run, "Aggregated")["num_requests"], target.total());
@@ -167,15 +208,30 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
         .arg("run")
         .arg(&plan_file)
         .args(["-u", "3", "-r", "3", "-t", "3s", "--label", "team=a"])
-        .args(["--etcd-addr", &etcd.endpoint(), "--master-host", "127.0.0.1"])
+        .args([
+            "--etcd-addr",
+            &etcd.endpoint(),
+            "--master-host",
+            "127.0.0.1",
+        ])
         .args(["--master-port", &master.opts.bind_port.to_string()])
-        .args(["--locust-web", &format!("http://127.0.0.1:{}", master.opts.web_port)])
+        .args([
+            "--locust-web",
+            &format!("http://127.0.0.1:{}", master.opts.web_port),
+        ])
         .arg("--data-dir")
         .arg(dir.join("oneshot-data"))
         .output()
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("finished") && stdout.contains("Aggregated"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("finished") && stdout.contains("Aggregated"),
+        "{stdout}"
+    );
 }
