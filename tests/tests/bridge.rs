@@ -181,10 +181,10 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     let mut seen = std::collections::BTreeSet::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Some(s) = master.get_json("/stats/requests").await {
-            if let Some(u) = s["user_count"].as_u64() {
-                seen.insert(u);
-            }
+        if let Some(s) = master.get_json("/stats/requests").await
+            && let Some(u) = s["user_count"].as_u64()
+        {
+            seen.insert(u);
         }
         let (_, r) = bridge.get(&format!("/api/runs/{run_id}")).await;
         if r["state"] == "finished" || r["state"] == "failed" {
