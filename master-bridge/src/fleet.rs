@@ -109,6 +109,8 @@ pub struct Fleet {
     workers: RwLock<BTreeMap<String, WorkerView>>,
     events: broadcast::Sender<FleetEvent>,
     auth: WorkerAuth,
+    /// One HTTP/2 channel per worker address, reused by every call.
+    channels: std::sync::Mutex<BTreeMap<String, Channel>>,
 }
 
 impl Fleet {
@@ -117,6 +119,7 @@ impl Fleet {
             workers: RwLock::new(BTreeMap::new()),
             events: broadcast::channel(256).0,
             auth,
+            channels: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -143,6 +146,11 @@ impl Fleet {
             match w.get_mut(&key) {
                 Some(v) if v.record == record => false,
                 Some(v) => {
+                    // Same address, new process (maybe with other TLS settings): new channel.
+                    self.channels
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(&v.record.address);
                     v.record = record.clone();
                     true
                 }
@@ -159,7 +167,12 @@ impl Fleet {
     }
 
     fn remove(&self, key: &str) {
-        if self.write().remove(key).is_some() {
+        let removed = self.write().remove(key);
+        if let Some(w) = removed {
+            self.channels
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&w.record.address);
             tracing::info!(%key, "worker left");
             let _ = self.events.send(FleetEvent::Left(key.to_string()));
         }
@@ -180,8 +193,12 @@ impl Fleet {
         }
     }
 
-    /// A gRPC client for a worker.
+    /// A gRPC client for a worker (its channel is created once and reused).
     pub fn client(&self, record: &WorkerRecord) -> Result<WorkerClient<Channel>, String> {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(ch) = channels.get(&record.address) {
+            return Ok(WorkerClient::new(ch.clone()));
+        }
         let scheme = if record.tls { "https" } else { "http" };
         let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", record.address))
             .map_err(|e| e.to_string())?
@@ -191,7 +208,9 @@ impl Fleet {
             let tls = self.auth.tls.clone().unwrap_or_default();
             endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
         }
-        Ok(WorkerClient::new(endpoint.connect_lazy()))
+        let channel = endpoint.connect_lazy();
+        channels.insert(record.address.clone(), channel.clone());
+        Ok(WorkerClient::new(channel))
     }
 
     /// A request carrying the fleet token.
