@@ -99,6 +99,7 @@ pub fn app(bridge: Arc<Bridge>, auth: Option<WebAuth>) -> Router {
         .route("/api/runs/{id}/stop", post(stop_run))
         .route("/api/try", post(try_request))
         .route("/metrics", get(metrics))
+        .merge(crate::ui::routes())
         .with_state(bridge);
     match auth {
         Some(a) => api.layer(middleware::from_fn_with_state(Arc::new(a), require_auth)),
@@ -217,15 +218,7 @@ async fn push_plan(
     body: Option<Json<PushBody>>,
 ) -> ApiResult<Json<Value>> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
-    let variables = match &body.environment {
-        Some(name) => {
-            b.store
-                .environment(name)?
-                .ok_or_else(|| BridgeError::NotFound(format!("environment {name}")))?
-                .variables
-        }
-        None => BTreeMap::new(),
-    };
+    let variables = b.environment_vars(body.environment.as_deref())?;
     let results = b.push(&id, &body.selection, &variables).await?;
     Ok(Json(json!({"results": results})))
 }
@@ -337,15 +330,7 @@ async fn try_request(
         }
     };
     validate(&plan)?;
-    let mut variables = match &body.environment {
-        Some(name) => {
-            b.store
-                .environment(name)?
-                .ok_or_else(|| BridgeError::NotFound(format!("environment {name}")))?
-                .variables
-        }
-        None => BTreeMap::new(),
-    };
+    let mut variables = b.environment_vars(body.environment.as_deref())?;
     variables.extend(body.variables);
     let resp = b
         .try_run(
@@ -453,6 +438,7 @@ mod tests {
             BridgeConfig {
                 master_host: "127.0.0.1".into(),
                 master_port: 5557,
+                etcd: vec!["http://127.0.0.1:2379".into()],
             },
         )
     }

@@ -72,6 +72,8 @@ pub struct BridgeConfig {
     /// Where workers reach the master's ZeroMQ port.
     pub master_host: String,
     pub master_port: u16,
+    /// etcd endpoints (shown to people adding workers).
+    pub etcd: Vec<String>,
 }
 
 /// Everything the bridge operates on.
@@ -104,6 +106,21 @@ impl Bridge {
             cfg,
             current_run: Mutex::new(None),
         })
+    }
+
+    /// The variables of a named environment (none without a name).
+    pub fn environment_vars(
+        &self,
+        name: Option<&str>,
+    ) -> Result<BTreeMap<String, String>, BridgeError> {
+        match name {
+            Some(name) => Ok(self
+                .store
+                .environment(name)?
+                .ok_or_else(|| BridgeError::NotFound(format!("environment {name}")))?
+                .variables),
+            None => Ok(BTreeMap::new()),
+        }
     }
 
     /// The workers a selection names.

@@ -9,6 +9,7 @@
 //! - [`runs`]: driving one run through its stages and storing its final statistics.
 //! - [`api`]: the REST API and `/metrics` (axum); errors become HTTP responses there.
 //! - [`demo`]: a small shop to aim plans at.
+//! - [`ui`]: the web UI (static files in `ui/`, compiled in) and its helper routes.
 
 pub mod api;
 pub mod bridge;
@@ -18,6 +19,7 @@ pub mod fleet;
 pub mod master;
 pub mod runs;
 pub mod store;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,18 +45,7 @@ fn endpoints(args: &FleetArgs) -> anyhow::Result<Vec<String>> {
         .etcd_addr
         .as_deref()
         .context("--etcd-addr is required")?;
-    let eps: Vec<String> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .map(|e| {
-            if e.contains("://") {
-                e.to_string()
-            } else {
-                format!("http://{e}")
-            }
-        })
-        .collect();
+    let eps = contract::etcd::parse_endpoints(raw);
     anyhow::ensure!(!eps.is_empty(), "--etcd-addr names no endpoint");
     Ok(eps)
 }
@@ -103,6 +94,7 @@ fn start(args: &FleetArgs, shutdown: &CancellationToken) -> anyhow::Result<Runni
         BridgeConfig {
             master_host,
             master_port: args.master_port,
+            etcd: endpoints(args)?,
         },
     );
     let stop = shutdown.child_token();

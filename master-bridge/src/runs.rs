@@ -134,17 +134,9 @@ async fn drive(
     stop: &CancellationToken,
 ) -> Result<(), String> {
     let phases = spec.phases()?;
-    let variables = match &spec.environment {
-        Some(name) => {
-            bridge
-                .store
-                .environment(name)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no environment {name:?}"))?
-                .variables
-        }
-        None => BTreeMap::new(),
-    };
+    let variables = bridge
+        .environment_vars(spec.environment.as_deref())
+        .map_err(|e| e.to_string())?;
     let sel = Selection {
         workers: Vec::new(),
         labels: spec.labels.clone(),

@@ -32,6 +32,22 @@ pub fn address(host: &str, port: u16) -> String {
     }
 }
 
+/// `--etcd-addr` (`host:port,host:port`, or full URLs) as endpoint URLs.
+pub fn parse_endpoints(addrs: &str) -> Vec<String> {
+    addrs
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            if e.contains("://") {
+                e.to_string()
+            } else {
+                format!("http://{e}")
+            }
+        })
+        .collect()
+}
+
 /// The value stored under a worker's key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerRecord {
@@ -71,6 +87,10 @@ mod tests {
             "/locust-http/workers/10.0.0.7:3000"
         );
         assert_eq!(worker_key("/x/", "::1", 1), "/x/[::1]:1");
+        assert_eq!(
+            parse_endpoints("a:1, https://b:2,"),
+            ["http://a:1", "https://b:2"]
+        );
         let r = WorkerRecord {
             id: "w".into(),
             address: "h:1".into(),

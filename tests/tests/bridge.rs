@@ -126,9 +126,21 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     let etcd = Etcd::start(&dir).await;
     let target = Target::start(TargetConfig::default()).await;
     let master = Master::start(&dir, "master", MasterOpts::web());
-    let mut bridge = BridgeProc::start(&dir, "bridge1", &etcd, &master, &[]).await;
-    let a = FleetWorker::start(&dir, "a", &etcd.endpoint(), &["--label", "team=a"]);
-    let b = FleetWorker::start(&dir, "b", &etcd.endpoint(), &["--label", "team=b"]);
+    // Workers that require a token; the bridge has it.
+    let token = ["--worker-token", "fleet-secret"];
+    let mut bridge = BridgeProc::start(&dir, "bridge1", &etcd, &master, &token).await;
+    let a = FleetWorker::start(
+        &dir,
+        "a",
+        &etcd.endpoint(),
+        &["--label", "team=a", "--token", "fleet-secret"],
+    );
+    let b = FleetWorker::start(
+        &dir,
+        "b",
+        &etcd.endpoint(),
+        &["--label", "team=b", "--token", "fleet-secret"],
+    );
     eventually(Duration::from_secs(10), "two workers", || async {
         (bridge.workers().await.len() == 2).then_some(())
     })
@@ -162,7 +174,7 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     // The store survives SIGKILL of the bridge.
     bridge.proc.signal("KILL");
     bridge.proc.wait(Duration::from_secs(5)).await;
-    let bridge = BridgeProc::start(&dir, "bridge2", &etcd, &master, &[]).await;
+    let bridge = BridgeProc::start(&dir, "bridge2", &etcd, &master, &token).await;
     let (status, again) = bridge.get(&format!("/api/plans/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(again["plan"], plan["plan"]);

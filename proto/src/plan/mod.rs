@@ -380,6 +380,13 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    /// `path: message; path: message`, for one-line messages.
+    pub fn join(errors: &[FieldError]) -> String {
+        join_errors(errors)
+    }
+}
+
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {

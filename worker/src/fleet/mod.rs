@@ -73,18 +73,7 @@ impl FleetConfig {
             .host
             .clone()
             .context("--host is required (this worker's own address)")?;
-        let endpoints: Vec<String> = etcd_addr
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .map(|e| {
-                if e.contains("://") {
-                    e.to_string()
-                } else {
-                    format!("http://{e}")
-                }
-            })
-            .collect();
+        let endpoints = etcd::parse_endpoints(etcd_addr);
         anyhow::ensure!(!endpoints.is_empty(), "--etcd-addr names no endpoint");
         let listen_host = match &args.listen {
             Some(l) => l.clone(),

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use contract::Plan;
+use contract::{FieldError, Plan};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
@@ -334,18 +334,7 @@ impl Session {
                     self.switch_plan();
                     Ok(())
                 }
-                Event::UserError(msg) => {
-                    tracing::error!(%msg, "internal error");
-                    self.status.last_error = Some(msg.clone());
-                    self.send(
-                        t,
-                        Outbound::Exception {
-                            traceback: msg.clone(),
-                            msg,
-                        },
-                    )
-                    .await
-                }
+                Event::UserError(msg) => self.exception(t, msg).await,
             };
             if let Err(lost) = result {
                 return self.lose_master(lost).await;
@@ -373,11 +362,7 @@ impl Session {
                 let msg = format!(
                     "cannot switch to plan {:?}: {}",
                     plan.name,
-                    errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    FieldError::join(&errors)
                 );
                 tracing::error!(%msg);
                 self.status.last_error = Some(msg);
@@ -450,22 +435,9 @@ impl Session {
                     let msg = format!(
                         "cannot use the master's host {:?}: {}",
                         spawn.host.as_deref().unwrap_or(""),
-                        errors
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
+                        FieldError::join(&errors)
                     );
-                    tracing::error!(%msg);
-                    self.status.last_error = Some(msg.clone());
-                    self.send(
-                        t,
-                        Outbound::Exception {
-                            traceback: msg.clone(),
-                            msg,
-                        },
-                    )
-                    .await?;
+                    self.exception(t, msg).await?;
                 }
             }
         }
@@ -591,6 +563,21 @@ impl Session {
             user_classes_count,
         };
         self.send(t, Outbound::Stats(Box::new(payload))).await
+    }
+
+    /// An internal error: logged, kept as the last error, and reported to the master as a
+    /// Locust `exception` (shown in its Exceptions tab).
+    async fn exception(&mut self, t: &mut Transport, msg: String) -> Result<(), Lost> {
+        tracing::error!(%msg, "internal error");
+        self.status.last_error = Some(msg.clone());
+        self.send(
+            t,
+            Outbound::Exception {
+                traceback: msg.clone(),
+                msg,
+            },
+        )
+        .await
     }
 
     async fn send(&mut self, t: &mut Transport, msg: Outbound) -> Result<(), Lost> {
