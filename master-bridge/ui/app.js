@@ -424,15 +424,17 @@ function bodyKind(st) {
   if ("json" in st) return "json";
   if ("body" in st) return "raw";
   if ("form" in st) return "form";
+  if ("multipart" in st) return "multipart";
   return "none";
 }
 
 function bodyEditor(id, st, path) {
   const kind = bodyKind(st);
-  const radios = h("div", { class: "row-flex" }, ["none", "json", "raw", "form"].map((k) =>
+  const radios = h("div", { class: "row-flex" }, ["none", "json", "raw", "form", "multipart"].map((k) =>
     h("label", {}, h("input", { type: "radio", name: "body-kind", value: k, checked: k === kind, onchange: () => {
-      delete st.json; delete st.body; delete st.content_type; delete st.form;
+      delete st.json; delete st.body; delete st.content_type; delete st.form; delete st.multipart;
       if (k === "json") st.json = {};
+      if (k === "multipart") st.multipart = {};
       if (k === "raw") st.body = "";
       if (k === "form") st.form = {};
       touch(id); render();
@@ -452,6 +454,19 @@ function bodyEditor(id, st, path) {
       bound(id, st, "body", `${path}.body`, { tag: "textarea", "aria-label": "Raw body", after: refreshChips }));
   } else if (kind === "form") {
     editor = kvTable(id, st, "form", `${path}.form`, "field");
+  } else if (kind === "multipart") {
+    const ta = h("textarea", { id: "body-multipart", "aria-label": "Multipart body", "data-path": `${path}.multipart` });
+    ta.value = JSON.stringify(st.multipart, null, 2);
+    const msg = h("div", { class: "error" });
+    ta.addEventListener("input", () => {
+      try {
+        const v = JSON.parse(ta.value);
+        if (typeof v !== "object" || Array.isArray(v) || v === null) throw new Error("must be an object");
+        st.multipart = v; msg.textContent = ""; touch(id); refreshChips();
+      } catch (e) { msg.textContent = `Not saved until valid: ${e.message}`; }
+    });
+    editor = h("div", {}, h("p", { class: "muted" }, 'Fields: {"name": "value", "upload": {"file": "a.txt", "content": "text of the file", "content_type": "text/plain"}}'), ta, msg,
+      errorsFor(id, `${path}.multipart`).map((e) => h("div", { class: "error" }, `${e.path}: ${e.message}`)));
   }
   return h("div", {}, radios, editor, errorsFor(id, path).filter((e) => e.path === path).map((e) => h("div", { class: "error" }, e.message)));
 }

@@ -68,6 +68,13 @@ function stepFromItem(item, inheritedAuth, notes, where) {
     } else if (body.mode === "urlencoded") {
       step.form = {};
       for (const f of body.urlencoded || []) if (!f.disabled && f.key) step.form[f.key] = f.value ?? "";
+    } else if (body.mode === "formdata") {
+      step.multipart = {};
+      for (const f of body.formdata || []) {
+        if (f.disabled || !f.key) continue;
+        if (f.type === "file") notes.push(`${where}: file field ${f.key} (the file's content is not in the collection)`);
+        else step.multipart[f.key] = f.value ?? "";
+      }
     } else if (body.mode && body.mode !== "none" && body.mode !== "raw") {
       notes.push(`${where}: ${body.mode} body`);
     }
@@ -92,12 +99,11 @@ export function fromPostman(doc) {
       if (Array.isArray(item.item)) {
         for (const ev of item.event || []) notes.push(`folder ${name}: ${ev.listen} script`);
         const folderAuth = item.auth || auth;
-        const steps = [];
-        for (const child of item.item) {
-          if (Array.isArray(child.item)) walk([child], name, folderAuth);
-          else steps.push(stepFromItem(child, folderAuth, notes, `${name} / ${child.name}`));
-        }
+        const steps = item.item
+          .filter((child) => !Array.isArray(child.item))
+          .map((child) => stepFromItem(child, folderAuth, notes, `${name} / ${child.name}`));
         if (steps.length) plan.transactions.push({ name, weight: 1, steps });
+        walk(item.item.filter((child) => Array.isArray(child.item)), name, folderAuth);
       } else if (!prefix) {
         loose.push(stepFromItem(item, auth, notes, item.name));
       }
@@ -126,6 +132,7 @@ export function toPostman(plan) {
     if ("json" in s) request.body = { mode: "raw", raw: JSON.stringify(s.json, null, 2), options: { raw: { language: "json" } } };
     else if ("body" in s) request.body = { mode: "raw", raw: s.body };
     else if ("form" in s) request.body = { mode: "urlencoded", urlencoded: Object.entries(s.form).map(([key, value]) => ({ key, value })) };
+    else if ("multipart" in s) request.body = { mode: "formdata", formdata: Object.entries(s.multipart).map(([key, v]) => (typeof v === "object" ? { key, type: "file", src: v.file } : { key, type: "text", value: String(v) })) };
     const extra = { extract: s.extract, assert: s.assert };
     if (s.extract || s.assert) request.description = `locust-http: ${JSON.stringify(extra)}`;
     return { name: s.name, request };

@@ -24,6 +24,7 @@ async fn the_web_ui_in_chromium() {
     let mut cmd = tokio::process::Command::new("node");
     cmd.arg("--test")
         .arg("--test-reporter=spec")
+        .arg(ui.join("convert.test.mjs"))
         .arg(ui.join("ui.test.mjs"))
         .current_dir(&ui)
         .env("BRIDGE_URL", bridge.url(""))

@@ -90,7 +90,8 @@ pub struct Step {
     pub assertions: Vec<Assertion>,
 }
 
-/// The request body: at most one of `json`, `body` (raw, with an optional `content_type`) or `form`.
+/// The request body: at most one of `json`, `body` (raw, with an optional `content_type`), `form`
+/// (url-encoded) or `multipart` (form-data, text fields and file parts).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 #[serde(untagged)]
 pub enum Body {
@@ -107,6 +108,58 @@ pub enum Body {
     Form {
         form: KeyValues,
     },
+    Multipart {
+        #[serde(serialize_with = "ser_parts")]
+        multipart: Vec<(String, MultipartPart)>,
+    },
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MultipartPart {
+    /// A text field.
+    Text(String),
+    /// A file field: its name, its content (text, templates allowed) and content type.
+    File {
+        file: String,
+        content: String,
+        content_type: Option<String>,
+    },
+}
+
+impl Serialize for MultipartPart {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            MultipartPart::Text(t) => s.serialize_str(t),
+            MultipartPart::File {
+                file,
+                content,
+                content_type,
+            } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("file", file)?;
+                m.serialize_entry("content", content)?;
+                if let Some(ct) = content_type {
+                    m.serialize_entry("content_type", ct)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+/// Serialises `[(name, part)]` as a JSON object.
+fn ser_parts<S: serde::Serializer>(
+    parts: &[(String, MultipartPart)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(parts.len()))?;
+    for (k, v) in parts {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
 }
 
 /// Saves part of a response into a user variable.

@@ -57,6 +57,7 @@ const STEP_FIELDS: &[&str] = &[
     "body",
     "content_type",
     "form",
+    "multipart",
     "extract",
     "assert",
 ];
@@ -521,7 +522,7 @@ impl Validator {
             }
         }
         let query = self.key_values(path, obj, "query", true);
-        let present: Vec<&str> = ["json", "body", "form"]
+        let present: Vec<&str> = ["json", "body", "form", "multipart"]
             .into_iter()
             .filter(|k| obj.contains_key(*k))
             .collect();
@@ -550,6 +551,10 @@ impl Validator {
             Body::Form {
                 form: self.key_values(path, obj, "form", true),
             }
+        } else if let Some(parts) = obj.get("multipart") {
+            Body::Multipart {
+                multipart: self.multipart(&join(path, "multipart"), parts),
+            }
         } else {
             Body::None
         };
@@ -571,6 +576,61 @@ impl Validator {
             extract,
             assertions,
         })
+    }
+
+    fn multipart(&mut self, path: &str, value: &Value) -> Vec<(String, MultipartPart)> {
+        let Some(map) = value.as_object() else {
+            self.err(
+                path,
+                format!("must be an object of parts, found {}", kind(value)),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (name, part) in map {
+            let p = join(path, name);
+            match part {
+                Value::String(s) => {
+                    self.template(&p, s);
+                    out.push((name.clone(), MultipartPart::Text(s.clone())));
+                }
+                Value::Number(n) => out.push((name.clone(), MultipartPart::Text(n.to_string()))),
+                Value::Bool(b) => out.push((name.clone(), MultipartPart::Text(b.to_string()))),
+                Value::Object(_) => {
+                    let Some(obj) = self.object(&p, part, &["file", "content", "content_type"])
+                    else {
+                        continue;
+                    };
+                    let file = self.required_str(&p, obj, "file");
+                    let content = match obj.get("content") {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        _ => {
+                            self.err(&join(&p, "content"), "is required (the file's text)");
+                            None
+                        }
+                    };
+                    if let Some(c) = &content {
+                        self.template(&join(&p, "content"), c);
+                    }
+                    let content_type = self.optional_str(&p, obj, "content_type");
+                    if let (Some(file), Some(content)) = (file, content) {
+                        out.push((
+                            name.clone(),
+                            MultipartPart::File {
+                                file,
+                                content,
+                                content_type,
+                            },
+                        ));
+                    }
+                }
+                other => self.err(
+                    &p,
+                    format!("must be a string or a file object, found {}", kind(other)),
+                ),
+            }
+        }
+        out
     }
 
     fn list<T>(
@@ -1038,6 +1098,29 @@ mod tests {
         }
         let file = r#"{"name": "x", "data": {"file": "u.csv"}, "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]}"#;
         assert_eq!(paths(file), ["data.file"]);
+    }
+
+    #[test]
+    fn multipart_bodies() {
+        let ok = r#"{"name": "x", "variables": {"v": "1"}, "transactions": [{"name": "t", "steps": [{"name": "s", "method": "POST", "url": "/",
+            "multipart": {"a": "{{v}}", "n": 3, "f": {"file": "a.txt", "content": "hi", "content_type": "text/plain"}}}]}]}"#;
+        let plan = Plan::from_json(ok).unwrap();
+        assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+        let bad = r#"{"name": "x", "transactions": [{"name": "t", "steps": [{"name": "s", "method": "POST", "url": "/",
+            "multipart": {"f": {"file": "a.txt"}, "g": [1]}}]}]}"#;
+        let got = paths(bad);
+        for want in [
+            "transactions[0].steps[0].multipart.f.content",
+            "transactions[0].steps[0].multipart.g",
+        ] {
+            assert!(
+                got.contains(&want.to_string()),
+                "{want} missing from {got:?}"
+            );
+        }
+        let two = r#"{"name": "x", "transactions": [{"name": "t", "steps": [{"name": "s", "method": "POST", "url": "/",
+            "multipart": {}, "form": {}}]}]}"#;
+        assert_eq!(paths(two), ["transactions[0].steps[0]"]);
     }
 
     #[test]

@@ -65,6 +65,19 @@ pub enum CompiledBody {
     Json(JsonTpl),
     Text(Tpl),
     Form(Vec<(String, Tpl)>),
+    /// `multipart/form-data` with this boundary (also in the Content-Type header).
+    Multipart {
+        boundary: String,
+        parts: Vec<MultipartPart>,
+    },
+}
+
+/// One compiled part of a multipart body.
+#[derive(Debug)]
+pub struct MultipartPart {
+    /// The `Content-Disposition` and `Content-Type` lines, pre-built.
+    pub head: String,
+    pub content: Tpl,
 }
 
 /// A JSON body with templates in its strings.
@@ -430,6 +443,34 @@ fn compile_step(
             ),
             Some("application/x-www-form-urlencoded".to_string()),
         ),
+        Body::Multipart { multipart } => {
+            let boundary = format!("locust-http-{}", uuid::Uuid::new_v4().simple());
+            let quote = |s: &str| s.replace('"', "%22").replace(['\r', '\n'], " ");
+            let parts = multipart
+                .iter()
+                .map(|(name, part)| match part {
+                    contract::plan::MultipartPart::Text(t) => MultipartPart {
+                        head: format!("Content-Disposition: form-data; name=\"{}\"\r\n", quote(name)),
+                        content: Tpl::compile(t, vars),
+                    },
+                    contract::plan::MultipartPart::File {
+                        file,
+                        content,
+                        content_type,
+                    } => MultipartPart {
+                        head: format!(
+                            "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n",
+                            quote(name),
+                            quote(file),
+                            content_type.as_deref().unwrap_or("application/octet-stream")
+                        ),
+                        content: Tpl::compile(content, vars),
+                    },
+                })
+                .collect();
+            let ct = format!("multipart/form-data; boundary={boundary}");
+            (CompiledBody::Multipart { boundary, parts }, Some(ct))
+        }
     };
     if let Some(ct) = content_type
         && !headers.contains_key(CONTENT_TYPE)
@@ -636,6 +677,30 @@ mod tests {
         assert_eq!(s[1].headers["Y"], "y");
         assert!(matches!(&s[2].body, CompiledBody::Form(_)));
         assert_eq!(s[3].headers[CONTENT_TYPE], "application/xml");
+    }
+
+    #[test]
+    fn multipart_bodies_render_with_their_boundary() {
+        let p = plan(
+            r#"{"name": "p", "host": "http://h", "variables": {"v": "x"}, "transactions": [{"name": "t", "steps": [
+                {"name": "m", "method": "POST", "url": "/", "multipart": {"a": "{{v}}", "f": {"file": "a.txt", "content": "hi"}}}]}]}"#,
+        );
+        let c = compile(&p, None, &Stats::new()).unwrap();
+        let step = &c.transactions[0].steps[0];
+        let CompiledBody::Multipart { boundary, .. } = &step.body else {
+            panic!("not multipart")
+        };
+        let ct = step.headers[CONTENT_TYPE].to_str().unwrap().to_string();
+        assert_eq!(ct, format!("multipart/form-data; boundary={boundary}"));
+        let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(1);
+        let prepared = crate::engine::http::prepare_for_test(step, &c.vars.vars(), &mut rng);
+        let body = String::from_utf8(prepared).unwrap();
+        assert_eq!(
+            body,
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nhi\r\n--{boundary}--\r\n"
+            )
+        );
     }
 
     #[test]

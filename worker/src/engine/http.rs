@@ -135,6 +135,22 @@ fn prepare(
         CompiledBody::Json(t) => Some(Bytes::from(
             serde_json::to_vec(&render_json(t, vars, rng)?).unwrap_or_default(),
         )),
+        CompiledBody::Multipart { boundary, parts } => {
+            let mut out = String::new();
+            for part in parts {
+                out.push_str("--");
+                out.push_str(boundary);
+                out.push_str("\r\n");
+                out.push_str(&part.head);
+                out.push_str("\r\n");
+                part.content.render_into(&mut out, vars, rng)?;
+                out.push_str("\r\n");
+            }
+            out.push_str("--");
+            out.push_str(boundary);
+            out.push_str("--\r\n");
+            Some(Bytes::from(out))
+        }
         CompiledBody::Form(fields) => {
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
             for (k, t) in fields {
@@ -144,6 +160,16 @@ fn prepare(
         }
     };
     Ok(Prepared { url, headers, body })
+}
+
+/// The rendered body of a step, for tests.
+#[cfg(test)]
+pub(crate) fn prepare_for_test(step: &CompiledStep, vars: &Vars, rng: &mut SmallRng) -> Vec<u8> {
+    prepare(step, vars, rng, None)
+        .ok()
+        .and_then(|p| p.body)
+        .map(|b| b.to_vec())
+        .unwrap_or_default()
 }
 
 fn render_json(t: &JsonTpl, vars: &Vars, rng: &mut SmallRng) -> Result<serde_json::Value, Failure> {
