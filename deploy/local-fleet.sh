@@ -63,6 +63,7 @@ cleanup() {
   echo
   echo "local-fleet: stopping"
   # Workers first (they leave the master and etcd), then the rest; only our own pids.
+  [ -n "${SLEEP_PID:-}" ] && kill "$SLEEP_PID" 2>/dev/null
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for _ in $(seq 50); do
     alive=0
@@ -150,4 +151,9 @@ Start a test from the Locust UI, or:
     http://127.0.0.1:$BRIDGE_PORT/api/runs
 Ctrl-C stops everything.
 TXT
-while true; do sleep 3600; done
+# `wait` (unlike a foreground sleep) lets the INT/TERM trap run at once.
+while true; do
+  sleep 3600 &
+  SLEEP_PID=$!
+  wait "$SLEEP_PID" || true
+done

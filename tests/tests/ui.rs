@@ -1,5 +1,7 @@
-//! The web UI in a real browser (Debian's Chromium, driven by playwright-core from
-//! `tests/ui/ui.test.mjs`) against a running bridge, etcd, master, two workers and a target.
+//! The web UI in real browsers against a running bridge, etcd, master, two workers and a
+//! target: Debian's Chromium driven by playwright-core (`tests/ui/ui.test.mjs`), then Debian's
+//! Firefox driven over WebDriver BiDi (`tests/ui/firefox.test.mjs`); and the UI's conversions
+//! (`tests/ui/convert.test.mjs`).
 
 use std::time::Duration;
 
@@ -22,10 +24,20 @@ async fn the_web_ui_in_chromium() {
 
     let ui = root().join("tests/ui");
     let mut cmd = tokio::process::Command::new("node");
+    // Node 20 has WebSocket (for the Firefox test's WebDriver BiDi) only behind a flag.
+    let version = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .expect("node");
+    if String::from_utf8_lossy(&version.stdout).starts_with("v20.") {
+        cmd.arg("--experimental-websocket");
+    }
     cmd.arg("--test")
+        .arg("--test-concurrency=1")
         .arg("--test-reporter=spec")
         .arg(ui.join("convert.test.mjs"))
         .arg(ui.join("ui.test.mjs"))
+        .arg(ui.join("firefox.test.mjs"))
         .current_dir(&ui)
         .env("BRIDGE_URL", bridge.url(""))
         .env("TARGET_URL", target.url())
@@ -54,6 +66,9 @@ async fn the_web_ui_in_chromium() {
         "fleet",
         "run-live",
         "runs",
+        "firefox-collections",
+        "firefox-fleet",
+        "firefox-runs",
     ] {
         assert!(
             dir.join(format!("screenshots/{shot}.png")).exists(),

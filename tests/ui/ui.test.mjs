@@ -36,7 +36,7 @@ test("build a transaction by typing, send it, fix an error, save it", async () =
   await page.click("#new-collection");
   await page.fill('[aria-label="Collection name"]', "ui-shop");
   await page.fill('[aria-label="Host"]', TARGET);
-  await page.click('[aria-label="Add transaction"]');
+  await page.click('.tree .row.selected [aria-label="Add transaction"]');
   // A new request is selected: GET /
   await page.fill("#url", "/");
   await page.click("#send");
