@@ -231,6 +231,7 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
             "--locust-web",
             &format!("http://127.0.0.1:{}", master.opts.web_port),
         ])
+        .args(token)
         .arg("--data-dir")
         .arg(dir.join("oneshot-data"))
         .output()
