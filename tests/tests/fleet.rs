@@ -505,4 +505,35 @@ async fn grpc_over_tls_with_client_certificates() {
         Ok(mut c) => c.status(pb::StatusRequest {}).await.is_err(),
     };
     assert!(refused, "a plain-text client was served");
+
+    // The bridge reaches the TLS worker with the CA and its own client certificate.
+    let client_pem = write("bridge.pem", client_cert.pem());
+    let client_key_pem = write("bridge.key", client_key.serialize_pem());
+    let master = Master::start(&dir, "master", MasterOpts::web());
+    let bridge = BridgeProc::start(
+        &dir,
+        "bridge",
+        &etcd,
+        &master,
+        &[
+            "--worker-tls-ca",
+            &ca_pem,
+            "--worker-tls-cert",
+            &client_pem,
+            "--worker-tls-key",
+            &client_key_pem,
+            "--worker-tls-domain",
+            "localhost",
+        ],
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the bridge to reach the TLS worker",
+        || async {
+            let ws = bridge.workers().await;
+            (ws.len() == 1 && ws[0]["state"] == "idle").then_some(())
+        },
+    )
+    .await;
 }
