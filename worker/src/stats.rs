@@ -1,8 +1,8 @@
 //! Request statistics, kept exactly the way a Locust master expects them.
 //!
 //! Each simulated user owns a [`Recorder`] with its own shard of counters: recording a sample
-//! locks only that shard (uncontended: the reporter takes it once every 3 s), touches a
-//! fixed-size histogram and allocates nothing. Every 3 s [`Stats::take_report`] drains all shards
+//! locks only that shard (uncontended: the reporter takes it once every 3 s) and bumps a small
+//! sorted histogram (it allocates only when a new bucket or row appears in a window). Every 3 s [`Stats::take_report`] drains all shards
 //! into one *delta* report (per `(method, name)` entry, the `stats_total` "Aggregated" entry and the
 //! errors keyed like Python's), so each sample is reported exactly once: none lost, none twice.
 //! Shards of users that have ended are dropped after their last drain.
@@ -91,69 +91,27 @@ fn http_reason(code: u16) -> &'static str {
         .unwrap_or("")
 }
 
-/// Number of fixed histogram slots: 0..=99 by 1 ms, 100..=990 by 10, 1000..=9900 by 100.
-const FIXED_SLOTS: usize = 100 + 90 + 90;
-
-#[derive(Debug, Clone)]
-struct Histogram {
-    fixed: Box<[u64; FIXED_SLOTS]>,
-    /// Buckets of 10 s and more (rare).
-    large: BTreeMap<u64, u64>,
-}
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Histogram {
-            fixed: Box::new([0; FIXED_SLOTS]),
-            large: BTreeMap::new(),
-        }
-    }
-}
+/// Bucketed response times -> counts, sorted by bucket. Latencies fall into few distinct buckets,
+/// so a short sorted vector is smaller and faster than a map or a fixed table per user.
+#[derive(Debug, Clone, Default)]
+struct Histogram(Vec<(u64, u64)>);
 
 impl Histogram {
-    fn slot(bucket: u64) -> Option<usize> {
-        match bucket {
-            0..=99 => Some(bucket as usize),
-            100..=999 => Some(100 + (bucket as usize - 100) / 10),
-            1000..=9999 => Some(190 + (bucket as usize - 1000) / 100),
-            _ => None,
-        }
-    }
-
-    fn bucket_of(slot: usize) -> u64 {
-        match slot {
-            0..=99 => slot as u64,
-            100..=189 => 100 + (slot as u64 - 100) * 10,
-            _ => 1000 + (slot as u64 - 190) * 100,
-        }
-    }
-
     fn add(&mut self, bucket: u64, n: u64) {
-        match Histogram::slot(bucket) {
-            Some(i) => self.fixed[i] += n,
-            None => *self.large.entry(bucket).or_default() += n,
+        match self.0.binary_search_by_key(&bucket, |(b, _)| *b) {
+            Ok(i) => self.0[i].1 += n,
+            Err(i) => self.0.insert(i, (bucket, n)),
         }
     }
 
     fn merge(&mut self, other: &Histogram) {
-        for (a, b) in self.fixed.iter_mut().zip(other.fixed.iter()) {
-            *a += b;
-        }
-        for (k, v) in &other.large {
-            *self.large.entry(*k).or_default() += v;
+        for (bucket, n) in &other.0 {
+            self.add(*bucket, *n);
         }
     }
 
     fn to_map(&self) -> BTreeMap<u64, u64> {
-        let mut out: BTreeMap<u64, u64> = self
-            .fixed
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(i, n)| (Histogram::bucket_of(i), *n))
-            .collect();
-        out.extend(self.large.iter().map(|(k, v)| (*k, *v)));
-        out
+        self.0.iter().copied().collect()
     }
 }
 
@@ -576,15 +534,16 @@ mod tests {
     }
 
     #[test]
-    fn histogram_slots_round_trip() {
-        for b in (0..100)
-            .chain((100..1000).step_by(10))
-            .chain((1000..10000).step_by(100))
-        {
-            let slot = Histogram::slot(b).unwrap();
-            assert_eq!(Histogram::bucket_of(slot), b);
+    fn histograms_stay_sorted_and_merge() {
+        let mut a = Histogram::default();
+        for b in [30, 10, 30, 20, 10000] {
+            a.add(b, 1);
         }
-        assert_eq!(Histogram::slot(10000), None);
+        let mut b = Histogram::default();
+        b.add(20, 5);
+        b.add(5, 1);
+        a.merge(&b);
+        assert_eq!(a.0, [(5, 1), (10, 1), (20, 6), (30, 2), (10000, 1)]);
     }
 
     #[test]
