@@ -29,6 +29,17 @@ pub struct Cli {
     )]
     pub log: String,
 
+    /// Threads generating load (0 = one per available CPU). With one, the worker runs on a
+    /// single-threaded runtime, which is about 30% faster per core than a one-thread pool.
+    #[arg(
+        long,
+        global = true,
+        env = "WORKER_THREADS",
+        default_value_t = 0,
+        value_name = "N"
+    )]
+    pub threads: usize,
+
     #[command(flatten)]
     pub fleet: FleetArgs,
 
