@@ -311,11 +311,10 @@ impl UserCtx {
                 if self.signals.at_step.is_cancelled() || self.signals.kill.is_cancelled() {
                     return;
                 }
-                let before = content_length;
                 match self.step_outcome(step, &mut state, &recorder).await {
                     None => return,
                     Some(outcome) => {
-                        content_length = before + outcome.content_length;
+                        content_length += outcome.content_length;
                         if outcome.failure.is_some() && failed_step.is_none() {
                             failed_step = Some(step.name.as_str());
                         }
