@@ -355,13 +355,44 @@ function txnSettings(sel, p) {
 
 // --- the request editor
 
+/** Every variable name something defines for the selected plan (plan, data, extractors, environment). */
+function knownVars() {
+  const p = draft(state.sel.plan);
+  const known = new Set([...Object.keys(p.variables || {}), ...envVars().keys()]);
+  if (p.data && typeof p.data.csv === "string") for (const c of p.data.csv.split("\n")[0].split(",")) known.add(c.trim());
+  for (const s of [...(p.setup || []), ...p.transactions.flatMap((t) => t.steps)]) for (const e of s.extract || []) known.add(e.var);
+  return known;
+}
+
+/** The URL input with its {{variables}} highlighted in place (an overlay behind the text). */
+function highlightUrl(input) {
+  const overlay = h("div", { class: "url-overlay", "aria-hidden": "true" });
+  const paint = () => {
+    const known = knownVars();
+    const parts = [];
+    let last = 0;
+    for (const m of input.value.matchAll(/\{\{\s*([^}]+?)\s*\}\}/g)) {
+      parts.push(input.value.slice(last, m.index));
+      const ok = m[1].startsWith("$") || known.has(m[1]);
+      parts.push(h("span", { class: `var${ok ? "" : " undefined"}` }, m[0]));
+      last = m.index + m[0].length;
+    }
+    parts.push(input.value.slice(last));
+    overlay.replaceChildren(...parts);
+    overlay.scrollLeft = input.scrollLeft;
+  };
+  input.addEventListener("input", paint);
+  input.addEventListener("scroll", paint);
+  input.addEventListener("keyup", paint);
+  queueMicrotask(paint);
+  return h("div", { class: "url-wrap" }, overlay, input);
+}
+
 function refreshChips() {
   const box = $("#chips");
   if (!box || !state.sel) return;
   const st = stepAt(state.sel);
-  const p = draft(state.sel.plan);
-  const known = new Set([...Object.keys(p.variables || {}), ...envVars().keys()]);
-  for (const s of [...(p.setup || []), ...p.transactions.flatMap((t) => t.steps)]) for (const e of s.extract || []) known.add(e.var);
+  const known = knownVars();
   const text = [st.url, ...Object.values(st.query || {}), ...Object.values(st.headers || {}), st.body || "", JSON.stringify(st.json ?? "")].join(" ");
   const names = [...new Set([...text.matchAll(/\{\{\s*([^}]+?)\s*\}\}/g)].map((m) => m[1]))];
   box.replaceChildren(...names.map((n) => h("span", { class: `chip${n.startsWith("$") || known.has(n) ? "" : " undefined"}`, title: n.startsWith("$") || known.has(n) ? "defined" : "not defined anywhere" }, `{{${n}}}`)));
@@ -380,6 +411,7 @@ function stepEditor(sel, p) {
   const method = h("select", { "aria-label": "Method", "data-path": `${path}.method`, onchange: (ev) => { st.method = ev.target.value; touch(id); render(); } },
     METHODS.map((m) => h("option", { value: m, selected: m === String(st.method).toUpperCase() }, m)));
   const url = bound(id, st, "url", `${path}.url`, { id: "url", "aria-label": "URL", placeholder: "/path or https://host/path — {{variables}} allowed", after: refreshChips });
+  url.prepend(highlightUrl(url.querySelector("input")));
   const tabs = ["params", "headers", "body", "auth", "extract", "assert"];
   const tabBar = h("div", { class: "tabs" }, tabs.map((t) => h("button", { class: state.tab === t ? "active" : "", onclick: () => { state.tab = t; render(); } }, t[0].toUpperCase() + t.slice(1))));
   const canSend = sel.kind === "step";

@@ -37,6 +37,11 @@ test("build a transaction by typing, send it, fix an error, save it", async () =
   await page.fill('[aria-label="Collection name"]', "ui-shop");
   await page.fill('[aria-label="Host"]', TARGET);
   await page.click('.tree .row.selected [aria-label="Add transaction"]');
+  // Variables in the URL are highlighted in place, red when nothing defines them.
+  await page.fill("#url", "/items/{{nope}}?q={{$uuid}}");
+  assert.equal(await page.textContent(".url-overlay .var.undefined"), "{{nope}}");
+  assert.equal(await page.locator(".url-overlay .var").count(), 2);
+  await page.screenshot({ path: `${SHOTS}/url-variables.png` });
   // A new request is selected: GET /
   await page.fill("#url", "/");
   await page.click("#send");
