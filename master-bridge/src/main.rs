@@ -15,10 +15,13 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let text = e.render().to_string();
-            eprintln!(
-                "{}",
-                text.lines().next().unwrap_or("error: invalid arguments")
-            );
+            // The first paragraph, on one line (it names the missing or wrong flags).
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{}", first.join(" "));
             return ExitCode::from(2);
         }
     };

@@ -30,7 +30,7 @@ pub struct Cli {
     pub log: String,
 
     /// Threads generating load (0 = one per available CPU). With one, the worker runs on a
-    /// single-threaded runtime, which is about 30% faster per core than a one-thread pool.
+    /// single-threaded runtime, which is about 25% faster per core than a one-thread pool.
     #[arg(
         long,
         global = true,
