@@ -139,13 +139,14 @@ curl -sf -X POST -H 'content-type: application/json' --data '{}' \
 cat <<TXT
 
 locust-http is up (logs in $DIR/):
+  locust-http web UI  http://127.0.0.1:$BRIDGE_PORT/
   master-bridge API   http://127.0.0.1:$BRIDGE_PORT/api/workers   (plans, runs, /metrics)
   Locust master UI    http://127.0.0.1:$WEB_PORT
   demo shop           http://127.0.0.1:$SHOP_PORT
   etcd                127.0.0.1:$ETCD_PORT
   workers             127.0.0.1:$W1_PORT, 127.0.0.1:$W2_PORT (plan "shop" pushed, id $PLAN_ID)
 
-Start a test from the Locust UI, or:
+Start a run from the web UI (Runs page) or the Locust UI, or:
   curl -X POST -H 'content-type: application/json' \\
     -d '{"plan": "$PLAN_ID", "users": 10, "spawn_rate": 10, "run_time": "30s"}' \\
     http://127.0.0.1:$BRIDGE_PORT/api/runs
