@@ -53,26 +53,22 @@ impl LocustWeb {
         }
     }
 
-    async fn json(&self, path: &str) -> Result<Value, MasterError> {
-        self.req(reqwest::Method::GET, path)
-            .send()
+    /// Sends a request and fails on a transport error or an error status.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, MasterError> {
+        req.send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| self.err(e))?
-            .json()
-            .await
             .map_err(|e| self.err(e))
     }
 
+    async fn json(&self, path: &str) -> Result<Value, MasterError> {
+        let resp = self.send(self.req(reqwest::Method::GET, path)).await?;
+        resp.json().await.map_err(|e| self.err(e))
+    }
+
     async fn text(&self, path: &str) -> Result<String, MasterError> {
-        self.req(reqwest::Method::GET, path)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| self.err(e))?
-            .text()
-            .await
-            .map_err(|e| self.err(e))
+        let resp = self.send(self.req(reqwest::Method::GET, path)).await?;
+        resp.text().await.map_err(|e| self.err(e))
     }
 
     /// Starts a swarm, or changes the user count of the running one.
@@ -89,16 +85,10 @@ impl LocustWeb {
         if let Some(h) = host {
             form.push(("host", h.to_string()));
         }
-        let resp: Value = self
-            .req(reqwest::Method::POST, "/swarm")
-            .form(&form)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| self.err(e))?
-            .json()
-            .await
-            .map_err(|e| self.err(e))?;
+        let resp = self
+            .send(self.req(reqwest::Method::POST, "/swarm").form(&form))
+            .await?;
+        let resp: Value = resp.json().await.map_err(|e| self.err(e))?;
         if resp["success"] == true {
             Ok(())
         } else {
@@ -112,11 +102,7 @@ impl LocustWeb {
     }
 
     pub async fn stop(&self) -> Result<(), MasterError> {
-        self.req(reqwest::Method::POST, "/stop")
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| self.err(e))?;
+        self.send(self.req(reqwest::Method::POST, "/stop")).await?;
         Ok(())
     }
 
