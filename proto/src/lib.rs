@@ -6,7 +6,9 @@
 //! - [`template`]: `{{variable}}` and `{{$builtin}}` templates, parsed once.
 //! - [`pb`]: the gRPC messages and the `Worker` service (`worker.proto`), client and server.
 //! - [`etcd`]: the etcd key schema and the worker record.
+//! - [`auth`]: the fleet's keys: signed etcd records, signed gRPC calls, sealed payloads.
 
+pub mod auth;
 pub mod etcd;
 pub mod plan;
 pub mod template;
