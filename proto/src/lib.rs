@@ -6,11 +6,13 @@
 //! - [`template`]: `{{variable}}` and `{{$builtin}}` templates, parsed once.
 //! - [`pb`]: the gRPC messages and the `Worker` service (`worker.proto`), client and server.
 //! - [`etcd`]: the etcd key schema and the worker record.
+//! - [`process`]: plumbing both binaries' `main` share (flag errors, logging, signals).
 //! - [`auth`]: the fleet's keys: signed etcd records, signed gRPC calls, sealed payloads.
 
 pub mod auth;
 pub mod etcd;
 pub mod plan;
+pub mod process;
 pub mod template;
 
 pub use plan::{FieldError, Plan, PlanError};

@@ -1,0 +1,122 @@
+//! Process plumbing both binaries' `main` share: flags parsed into one line of error, logging
+//! set-up, SIGINT/SIGTERM turned into the root cancellation, and the exit code of a result.
+//! Nothing here knows what the process does.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+/// Parses the command line. `--help`/`--version` print and exit 0; a bad flag prints ONE line
+/// (the first paragraph of clap's message, which names the wrong or missing flags) and exits 2.
+pub fn parse_flags<C: clap::Parser>() -> Result<C, ExitCode> {
+    parse_flags_from::<C, _, _>(std::env::args_os())
+}
+
+/// [`parse_flags`] over given arguments (for tests).
+pub fn parse_flags_from<C, I, T>(args: I) -> Result<C, ExitCode>
+where
+    C: clap::Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match C::try_parse_from(args) {
+        Ok(cli) => Ok(cli),
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}", one_line(&e.render().to_string()));
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// The first paragraph of a multi-line message, on one line.
+pub fn one_line(text: &str) -> String {
+    text.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Logs to stderr with an `EnvFilter` directive (`info`, `worker=debug`, ...), colours only on a
+/// terminal without `NO_COLOR`. An invalid directive falls back to `info`.
+pub fn init_logging(filter: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
+        .init();
+}
+
+/// Cancels `token` on the first SIGINT or SIGTERM. Spawn it on the runtime at start.
+pub async fn cancel_on_signal(token: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = token.cancelled() => return,
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = token.cancelled() => return,
+    }
+    tracing::info!("signal received, shutting down");
+    token.cancel();
+}
+
+/// The exit code of a command's result: `Ok(true)` 0, `Ok(false)` 1, an error printed as one
+/// `error: ...` line (with its causes) and 1.
+pub fn exit_code(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Flags {
+        #[arg(long)]
+        port: u16,
+    }
+
+    #[test]
+    fn bad_flags_are_one_line_and_exit_2() {
+        assert_eq!(one_line("error: a\n  b\n\nUsage: x\n"), "error: a b");
+        assert_eq!(
+            parse_flags_from::<Flags, _, _>(["x", "--port", "nope"]).unwrap_err(),
+            ExitCode::from(2)
+        );
+        assert_eq!(
+            parse_flags_from::<Flags, _, _>(["x", "--port", "7"])
+                .unwrap()
+                .port,
+            7
+        );
+    }
+}
