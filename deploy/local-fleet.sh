@@ -7,7 +7,8 @@
 #   deploy/local-fleet.sh --headless   # bring it up, run 10 users for 30 s, print the summary, stop
 #
 # Options: --headless, --run-time 30s, --users 10, --debug (debug build, for tests).
-# Installs what is missing (a project venv with the pinned Locust and etcd) and builds first.
+# Installs only what running needs (scripts/setup-run.sh: a project venv with the pinned Locust and
+# etcd; no npm, no browsers) and builds first.
 # Default ports 2379 (etcd), 5557/8089 (master), 8080 (bridge), 3000/3001 (workers), 8000 (shop);
 # a port that is busy is replaced by a free one. Everything binds to 127.0.0.1.
 set -euo pipefail
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-scripts/setup.sh
+scripts/setup-run.sh
 if [ "$PROFILE" = release ]; then
   echo "local-fleet: building (release)"
   cargo build --release --bins -q
