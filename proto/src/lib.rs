@@ -4,6 +4,7 @@
 //! - [`plan`]: the plan model (transactions, steps) and its validation. A plan that passes
 //!   [`plan::Plan::from_json`] is runnable by every worker; one that fails lists every wrong field.
 //! - [`template`]: `{{variable}}` and `{{$builtin}}` templates, parsed once.
+//! - [`threshold`]: pass/fail thresholds (`p95<300ms`) on a run's final statistics.
 //! - [`pb`]: the gRPC messages and the `Worker` service (`worker.proto`), client and server.
 //! - [`etcd`]: the etcd key schema and the worker record.
 //! - [`process`]: plumbing both binaries' `main` share (flag errors, logging, signals).
@@ -14,6 +15,7 @@ pub mod etcd;
 pub mod plan;
 pub mod process;
 pub mod template;
+pub mod threshold;
 
 pub use plan::{FieldError, Plan, PlanError};
 
