@@ -5,6 +5,7 @@
 //!   [`plan::Plan::from_json`] is runnable by every worker; one that fails lists every wrong field.
 //! - [`template`]: `{{variable}}` and `{{$builtin}}` templates, parsed once.
 //! - [`threshold`]: pass/fail thresholds (`p95<300ms`) on a run's final statistics.
+//! - [`summary`]: a finished run's outcome, exit code, JSON, JUnit and text summary.
 //! - [`pb`]: the gRPC messages and the `Worker` service (`worker.proto`), client and server.
 //! - [`etcd`]: the etcd key schema and the worker record.
 //! - [`process`]: plumbing both binaries' `main` share (flag errors, logging, signals).
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod etcd;
 pub mod plan;
 pub mod process;
+pub mod summary;
 pub mod template;
 pub mod threshold;
 
