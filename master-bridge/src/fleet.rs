@@ -3,7 +3,8 @@
 //! [`discover`] lists the workers' prefix, then watches it from the list's revision + 1, so no
 //! registration is missed or seen twice; on a broken stream or a compacted revision it lists
 //! again. [`poll_status`] asks every known worker for its live status every second. Workers that
-//! join are announced on a broadcast channel (the bridge pushes them their pool's active plan).
+//! join are announced on a broadcast channel (the pusher gives them their pool's active plan).
+//! A [`Selection`] names the workers an operation targets.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -59,6 +60,51 @@ impl WorkerView {
             unreachable: None,
         }
     }
+}
+
+/// Which workers an operation targets.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct Selection {
+    /// Worker ids, addresses or etcd keys; empty = every worker matching `labels`.
+    #[serde(default)]
+    pub workers: Vec<String>,
+    /// Label selector (`{"team": "checkout"}`); empty = every worker.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Selection {
+    /// Every worker carrying `labels`.
+    pub fn pool(labels: BTreeMap<String, String>) -> Selection {
+        Selection {
+            workers: Vec::new(),
+            labels,
+        }
+    }
+
+    pub fn matches(&self, w: &WorkerRecord, key: &str) -> bool {
+        let named = self.workers.is_empty()
+            || self
+                .workers
+                .iter()
+                .any(|x| x == &w.id || x == &w.address || x == key);
+        named && w.matches(&self.labels)
+    }
+}
+
+/// Why no gRPC client could be made for a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("bad worker address {address}: {source}")]
+    Address {
+        address: String,
+        source: tonic::transport::Error,
+    },
+    #[error("TLS settings for {address}: {source}")]
+    Tls {
+        address: String,
+        source: tonic::transport::Error,
+    },
 }
 
 /// Something happened to the fleet.
@@ -140,7 +186,16 @@ impl Fleet {
         self.read().values().cloned().collect()
     }
 
-    fn upsert(&self, key: String, record: WorkerRecord) {
+    /// The workers a selection names.
+    pub fn select(&self, sel: &Selection) -> Vec<WorkerView> {
+        self.read()
+            .values()
+            .filter(|w| sel.matches(&w.record, &w.key))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn upsert(&self, key: String, record: WorkerRecord) {
         let joined = {
             let mut w = self.write();
             match w.get_mut(&key) {
@@ -166,7 +221,7 @@ impl Fleet {
         }
     }
 
-    fn remove(&self, key: &str) {
+    pub(crate) fn remove(&self, key: &str) {
         let removed = self.write().remove(key);
         if let Some(w) = removed {
             self.channels
@@ -178,7 +233,7 @@ impl Fleet {
         }
     }
 
-    fn replace(&self, listed: BTreeMap<String, WorkerRecord>) {
+    pub(crate) fn replace(&self, listed: BTreeMap<String, WorkerRecord>) {
         let gone: Vec<String> = self
             .read()
             .keys()
@@ -194,19 +249,27 @@ impl Fleet {
     }
 
     /// A gRPC client for a worker (its channel is created once and reused).
-    pub fn client(&self, record: &WorkerRecord) -> Result<WorkerClient<Channel>, String> {
+    pub fn client(&self, record: &WorkerRecord) -> Result<WorkerClient<Channel>, ClientError> {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(ch) = channels.get(&record.address) {
             return Ok(WorkerClient::new(ch.clone()));
         }
         let scheme = if record.tls { "https" } else { "http" };
         let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", record.address))
-            .map_err(|e| e.to_string())?
+            .map_err(|source| ClientError::Address {
+                address: record.address.clone(),
+                source,
+            })?
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(30));
         if record.tls {
             let tls = self.auth.tls.clone().unwrap_or_default();
-            endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|source| ClientError::Tls {
+                    address: record.address.clone(),
+                    source,
+                })?;
         }
         let channel = endpoint.connect_lazy();
         channels.insert(record.address.clone(), channel.clone());
@@ -224,7 +287,7 @@ impl Fleet {
         req
     }
 
-    fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, String>) {
+    pub(crate) fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, String>) {
         let mut w = self.write();
         let Some(v) = w.get_mut(key) else { return };
         match status {
@@ -301,17 +364,7 @@ async fn discover_once(
         .get(prefix, Some(GetOptions::new().with_prefix()))
         .await?;
     let revision = resp.header().map_or(0, |h| h.revision());
-    let mut listed = BTreeMap::new();
-    for kv in resp.kvs() {
-        let key = String::from_utf8_lossy(kv.key()).into_owned();
-        match serde_json::from_slice::<WorkerRecord>(kv.value()) {
-            Ok(r) => {
-                listed.insert(key, r);
-            }
-            Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
-        }
-    }
-    fleet.replace(listed);
+    fleet.replace(listing(resp.kvs().iter().map(|kv| (kv.key(), kv.value()))));
     let mut stream = client
         .watch(
             prefix,
@@ -329,19 +382,51 @@ async fn discover_once(
         }
         for ev in resp.events() {
             let Some(kv) = ev.kv() else { continue };
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            match ev.event_type() {
-                EventType::Put => match serde_json::from_slice::<WorkerRecord>(kv.value()) {
-                    Ok(r) => fleet.upsert(key, r),
-                    Err(e) => {
-                        tracing::warn!(%key, error = %e, "ignoring a record that is not a worker")
-                    }
-                },
-                EventType::Delete => fleet.remove(&key),
-            }
+            let change = match ev.event_type() {
+                EventType::Put => Change::Put,
+                EventType::Delete => Change::Delete,
+            };
+            apply(fleet, change, kv.key(), kv.value());
         }
     }
     Ok(())
+}
+
+/// The workers of an etcd listing, by key; values that are not worker records are skipped.
+fn listing<'a>(
+    kvs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> BTreeMap<String, WorkerRecord> {
+    kvs.into_iter()
+        .filter_map(|(k, v)| {
+            let key = String::from_utf8_lossy(k).into_owned();
+            match serde_json::from_slice::<WorkerRecord>(v) {
+                Ok(r) => Some((key, r)),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "ignoring a record that is not a worker");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// What a watch event did to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Put,
+    Delete,
+}
+
+/// Applies one watch event to the fleet.
+fn apply(fleet: &Fleet, change: Change, key: &[u8], value: &[u8]) {
+    let key = String::from_utf8_lossy(key).into_owned();
+    match change {
+        Change::Put => match serde_json::from_slice::<WorkerRecord>(value) {
+            Ok(r) => fleet.upsert(key, r),
+            Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
+        },
+        Change::Delete => fleet.remove(&key),
+    }
 }
 
 /// Refreshes every worker's live status every second until `shutdown`.
@@ -365,11 +450,150 @@ pub async fn poll_status(fleet: Arc<Fleet>, shutdown: CancellationToken) {
                             Err(_) => Err("status timed out".to_string()),
                         }
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(e.to_string()),
                 };
                 fleet.set_status(&w.key, result);
             }
         });
         futures::future::join_all(calls).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, port: u16, labels: &[(&str, &str)]) -> WorkerRecord {
+        WorkerRecord {
+            id: id.into(),
+            address: format!("127.0.0.1:{port}"),
+            version: "0".into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cpus: 1,
+            started_at: 0.0,
+            tls: false,
+        }
+    }
+
+    fn drain(rx: &mut broadcast::Receiver<FleetEvent>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            out.push(match e {
+                FleetEvent::Joined(r) => format!("+{}", r.id),
+                FleetEvent::Left(k) => format!("-{k}"),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn a_listing_skips_what_is_not_a_worker() {
+        let good = serde_json::to_vec(&record("a", 1, &[])).unwrap();
+        let kvs: Vec<(&[u8], &[u8])> = vec![
+            (b"/w/a", &good),
+            (b"/w/junk", b"not json"),
+            (b"/w/other", b"{\"id\": 1}"),
+        ];
+        let listed = listing(kvs);
+        assert_eq!(listed.keys().collect::<Vec<_>>(), ["/w/a"]);
+    }
+
+    #[test]
+    fn joins_and_leaves_are_announced_once() {
+        let fleet = Fleet::new(WorkerAuth::default());
+        let mut rx = fleet.subscribe();
+        let a = serde_json::to_vec(&record("a", 1, &[])).unwrap();
+        apply(&fleet, Change::Put, b"/w/a", &a);
+        apply(&fleet, Change::Put, b"/w/a", &a); // a keep-alive rewrite: no news
+        assert_eq!(drain(&mut rx), ["+a"]);
+        // Same key, a new process: announced again.
+        let a2 = serde_json::to_vec(&record("a2", 1, &[])).unwrap();
+        apply(&fleet, Change::Put, b"/w/a", &a2);
+        assert_eq!(drain(&mut rx), ["+a2"]);
+        apply(&fleet, Change::Put, b"/w/bad", b"{");
+        assert_eq!(fleet.workers().len(), 1);
+        apply(&fleet, Change::Delete, b"/w/a", b"");
+        apply(&fleet, Change::Delete, b"/w/a", b"");
+        assert_eq!(drain(&mut rx), ["-/w/a"]);
+        assert!(fleet.workers().is_empty());
+    }
+
+    #[test]
+    fn a_new_listing_replaces_the_fleet() {
+        let fleet = Fleet::new(WorkerAuth::default());
+        fleet.upsert("/w/a".into(), record("a", 1, &[]));
+        fleet.upsert("/w/b".into(), record("b", 2, &[]));
+        let mut rx = fleet.subscribe();
+        fleet.replace(BTreeMap::from([
+            ("/w/b".to_string(), record("b", 2, &[])),
+            ("/w/c".to_string(), record("c", 3, &[])),
+        ]));
+        assert_eq!(drain(&mut rx), ["-/w/a", "+c"]);
+        let keys: Vec<String> = fleet.workers().into_iter().map(|w| w.key).collect();
+        assert_eq!(keys, ["/w/b", "/w/c"]);
+    }
+
+    #[test]
+    fn selections_by_label_id_address_or_key() {
+        let fleet = Fleet::new(WorkerAuth::default());
+        fleet.upsert("/w/a".into(), record("a", 1, &[("team", "x")]));
+        fleet.upsert("/w/b".into(), record("b", 2, &[("team", "y")]));
+        let ids = |sel: Selection| -> Vec<String> {
+            fleet
+                .select(&sel)
+                .into_iter()
+                .map(|w| w.record.id)
+                .collect()
+        };
+        assert_eq!(ids(Selection::default()), ["a", "b"]);
+        assert_eq!(
+            ids(Selection::pool(BTreeMap::from([(
+                "team".into(),
+                "y".into()
+            )]))),
+            ["b"]
+        );
+        for name in ["a", "127.0.0.1:1", "/w/a"] {
+            let sel = Selection {
+                workers: vec![name.into()],
+                labels: BTreeMap::new(),
+            };
+            assert_eq!(ids(sel), ["a"], "{name}");
+        }
+        let none = Selection {
+            workers: vec!["a".into()],
+            labels: BTreeMap::from([("team".into(), "y".into())]),
+        };
+        assert!(ids(none).is_empty(), "names and labels must both match");
+    }
+
+    #[test]
+    fn status_answers_and_failures_show_in_the_view() {
+        let fleet = Fleet::new(WorkerAuth::default());
+        fleet.upsert("/w/a".into(), record("a", 1, &[]));
+        assert_eq!(fleet.workers()[0].state, "unknown");
+        let status = pb::WorkerStatus {
+            state: pb::WorkerState::Running as i32,
+            plan_name: "shop".into(),
+            users: 7,
+            ..Default::default()
+        };
+        fleet.set_status("/w/a", Ok(status));
+        let w = &fleet.workers()[0];
+        assert_eq!(
+            (w.state.as_str(), w.plan.as_str(), w.users),
+            ("running", "shop", 7)
+        );
+        assert!(w.unreachable.is_none());
+        fleet.set_status("/w/a", Err("refused".into()));
+        let w = &fleet.workers()[0];
+        assert_eq!(w.state, "unreachable");
+        assert_eq!(w.unreachable.as_deref(), Some("refused"));
+        assert_eq!(w.users, 7, "the last numbers stay");
+        fleet.set_status("/w/gone", Err("x".into()));
+        assert_eq!(fleet.workers().len(), 1);
     }
 }
