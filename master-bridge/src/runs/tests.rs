@@ -215,13 +215,13 @@ async fn shutdown_stops_the_swarm_and_records_the_run_stopped() {
         s.store.run(&run.id).await.unwrap().unwrap().state,
         RunState::Running
     );
-    assert_eq!(s.log.swarm_users.load(Ordering::SeqCst), 3);
 
     s.root.cancel();
     assert!(
         s.runs.shutdown(Duration::from_secs(15)).await,
         "the run task did not end within the grace"
     );
+    assert_eq!(s.log.swarm_users.load(Ordering::SeqCst), 3);
     let done = s.store.run(&run.id).await.unwrap().unwrap();
     assert_eq!(done.state, RunState::Stopped, "{done:?}");
     assert!(done.ended_at.is_some());
