@@ -107,6 +107,17 @@ pub enum ClientError {
     },
 }
 
+/// Why a worker's status call failed (shown as the view's `unreachable`).
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("status timed out")]
+    Timeout,
+}
+
 /// Something happened to the fleet.
 #[derive(Debug, Clone)]
 pub enum FleetEvent {
@@ -287,7 +298,7 @@ impl Fleet {
         req
     }
 
-    pub(crate) fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, String>) {
+    pub(crate) fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, StatusError>) {
         let mut w = self.write();
         let Some(v) = w.get_mut(key) else { return };
         match status {
@@ -316,7 +327,7 @@ impl Fleet {
             }
             Err(e) => {
                 v.state = "unreachable".into();
-                v.unreachable = Some(e);
+                v.unreachable = Some(e.to_string());
             }
         }
     }
@@ -446,11 +457,11 @@ pub async fn poll_status(fleet: Arc<Fleet>, shutdown: CancellationToken) {
                         let req = fleet.request(pb::StatusRequest {});
                         match tokio::time::timeout(Duration::from_secs(2), c.status(req)).await {
                             Ok(Ok(r)) => Ok(r.into_inner()),
-                            Ok(Err(s)) => Err(s.message().to_string()),
-                            Err(_) => Err("status timed out".to_string()),
+                            Ok(Err(s)) => Err(StatusError::Refused(s.message().to_string())),
+                            Err(_) => Err(StatusError::Timeout),
                         }
                     }
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(StatusError::Client(e)),
                 };
                 fleet.set_status(&w.key, result);
             }
@@ -460,140 +471,4 @@ pub async fn poll_status(fleet: Arc<Fleet>, shutdown: CancellationToken) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(id: &str, port: u16, labels: &[(&str, &str)]) -> WorkerRecord {
-        WorkerRecord {
-            id: id.into(),
-            address: format!("127.0.0.1:{port}"),
-            version: "0".into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            cpus: 1,
-            started_at: 0.0,
-            tls: false,
-        }
-    }
-
-    fn drain(rx: &mut broadcast::Receiver<FleetEvent>) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Ok(e) = rx.try_recv() {
-            out.push(match e {
-                FleetEvent::Joined(r) => format!("+{}", r.id),
-                FleetEvent::Left(k) => format!("-{k}"),
-            });
-        }
-        out
-    }
-
-    #[test]
-    fn a_listing_skips_what_is_not_a_worker() {
-        let good = serde_json::to_vec(&record("a", 1, &[])).unwrap();
-        let kvs: Vec<(&[u8], &[u8])> = vec![
-            (b"/w/a", &good),
-            (b"/w/junk", b"not json"),
-            (b"/w/other", b"{\"id\": 1}"),
-        ];
-        let listed = listing(kvs);
-        assert_eq!(listed.keys().collect::<Vec<_>>(), ["/w/a"]);
-    }
-
-    #[test]
-    fn joins_and_leaves_are_announced_once() {
-        let fleet = Fleet::new(WorkerAuth::default());
-        let mut rx = fleet.subscribe();
-        let a = serde_json::to_vec(&record("a", 1, &[])).unwrap();
-        apply(&fleet, Change::Put, b"/w/a", &a);
-        apply(&fleet, Change::Put, b"/w/a", &a); // a keep-alive rewrite: no news
-        assert_eq!(drain(&mut rx), ["+a"]);
-        // Same key, a new process: announced again.
-        let a2 = serde_json::to_vec(&record("a2", 1, &[])).unwrap();
-        apply(&fleet, Change::Put, b"/w/a", &a2);
-        assert_eq!(drain(&mut rx), ["+a2"]);
-        apply(&fleet, Change::Put, b"/w/bad", b"{");
-        assert_eq!(fleet.workers().len(), 1);
-        apply(&fleet, Change::Delete, b"/w/a", b"");
-        apply(&fleet, Change::Delete, b"/w/a", b"");
-        assert_eq!(drain(&mut rx), ["-/w/a"]);
-        assert!(fleet.workers().is_empty());
-    }
-
-    #[test]
-    fn a_new_listing_replaces_the_fleet() {
-        let fleet = Fleet::new(WorkerAuth::default());
-        fleet.upsert("/w/a".into(), record("a", 1, &[]));
-        fleet.upsert("/w/b".into(), record("b", 2, &[]));
-        let mut rx = fleet.subscribe();
-        fleet.replace(BTreeMap::from([
-            ("/w/b".to_string(), record("b", 2, &[])),
-            ("/w/c".to_string(), record("c", 3, &[])),
-        ]));
-        assert_eq!(drain(&mut rx), ["-/w/a", "+c"]);
-        let keys: Vec<String> = fleet.workers().into_iter().map(|w| w.key).collect();
-        assert_eq!(keys, ["/w/b", "/w/c"]);
-    }
-
-    #[test]
-    fn selections_by_label_id_address_or_key() {
-        let fleet = Fleet::new(WorkerAuth::default());
-        fleet.upsert("/w/a".into(), record("a", 1, &[("team", "x")]));
-        fleet.upsert("/w/b".into(), record("b", 2, &[("team", "y")]));
-        let ids = |sel: Selection| -> Vec<String> {
-            fleet
-                .select(&sel)
-                .into_iter()
-                .map(|w| w.record.id)
-                .collect()
-        };
-        assert_eq!(ids(Selection::default()), ["a", "b"]);
-        assert_eq!(
-            ids(Selection::pool(BTreeMap::from([(
-                "team".into(),
-                "y".into()
-            )]))),
-            ["b"]
-        );
-        for name in ["a", "127.0.0.1:1", "/w/a"] {
-            let sel = Selection {
-                workers: vec![name.into()],
-                labels: BTreeMap::new(),
-            };
-            assert_eq!(ids(sel), ["a"], "{name}");
-        }
-        let none = Selection {
-            workers: vec!["a".into()],
-            labels: BTreeMap::from([("team".into(), "y".into())]),
-        };
-        assert!(ids(none).is_empty(), "names and labels must both match");
-    }
-
-    #[test]
-    fn status_answers_and_failures_show_in_the_view() {
-        let fleet = Fleet::new(WorkerAuth::default());
-        fleet.upsert("/w/a".into(), record("a", 1, &[]));
-        assert_eq!(fleet.workers()[0].state, "unknown");
-        let status = pb::WorkerStatus {
-            state: pb::WorkerState::Running as i32,
-            plan_name: "shop".into(),
-            users: 7,
-            ..Default::default()
-        };
-        fleet.set_status("/w/a", Ok(status));
-        let w = &fleet.workers()[0];
-        assert_eq!(
-            (w.state.as_str(), w.plan.as_str(), w.users),
-            ("running", "shop", 7)
-        );
-        assert!(w.unreachable.is_none());
-        fleet.set_status("/w/a", Err("refused".into()));
-        let w = &fleet.workers()[0];
-        assert_eq!(w.state, "unreachable");
-        assert_eq!(w.unreachable.as_deref(), Some("refused"));
-        assert_eq!(w.users, 7, "the last numbers stay");
-        fleet.set_status("/w/gone", Err("x".into()));
-        assert_eq!(fleet.workers().len(), 1);
-    }
-}
+mod tests;
