@@ -1,9 +1,7 @@
 //! locust-http master-bridge: the process people talk to.
 //!
 //! # Layout
-//! Dependencies run down this list, never up it.
-//! - [`cli`]: flags and subcommands (`serve` by default, `push`, `run`, `demo-target`).
-//! - [`config`]: the flags checked and typed before anything happens (exit 2 on a bad one).
+//! Each module uses only modules above it in this list (no cycles).
 //! - [`run_state`]: the run state machine (states, allowed transitions).
 //! - [`store`]: SQLite store by resource (`plans`, `environments`, `runs`, `assignments`);
 //!   async code reaches it through the blocking pool.
@@ -14,6 +12,8 @@
 //! - [`probe`]: trying a step or transaction once through a worker.
 //! - [`runs`]: the run service (one run at a time, its state on a watch channel, run tasks under
 //!   the shutdown tree), the run request and one run's course.
+//! - [`cli`]: flags and subcommands (`serve` by default, `push`, `run`, `demo-target`).
+//! - [`config`]: the flags checked and typed before anything happens (exit 2 on a bad one).
 //! - [`state`]: what the HTTP handlers share (handles, no logic).
 //! - [`api`]: the REST API and `/metrics` by resource; errors become HTTP responses there.
 //! - [`ui`]: the web UI (static files in `ui/`, compiled in) and its helper routes.
