@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use master_bridge::cli::{Cli, Command};
+use master_bridge::cli::Cli;
+use master_bridge::config::Config;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
@@ -22,6 +23,14 @@ fn main() -> ExitCode {
                 .map(str::trim)
                 .collect();
             eprintln!("{}", first.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    // Every flag, stage and plan file is checked before anything happens.
+    let config = match Config::from_cli(cli.command, cli.serve) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -45,12 +54,11 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(cancel_on_signal(shutdown.clone()));
-        let fleet = cli.serve.fleet.clone();
-        let result = match cli.command {
-            None => serve(cli.serve, shutdown).await.map(|()| true),
-            Some(Command::Push(args)) => master_bridge::push(fleet, args, shutdown).await,
-            Some(Command::Run(args)) => master_bridge::run(fleet, args, shutdown).await,
-            Some(Command::DemoTarget(args)) => demo(args, shutdown).await.map(|()| true),
+        let result = match config {
+            Config::Serve(cfg) => serve(cfg, shutdown).await.map(|()| true),
+            Config::Push(cfg) => master_bridge::oneshot::push(cfg, shutdown).await,
+            Config::Run(cfg) => master_bridge::oneshot::run(cfg, shutdown).await,
+            Config::DemoTarget(args) => demo(args, shutdown).await.map(|()| true),
         };
         match result {
             Ok(true) => ExitCode::SUCCESS,
@@ -64,7 +72,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(
-    args: master_bridge::cli::ServeArgs,
+    args: master_bridge::config::ServeConfig,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = format!("{}:{}", args.web_host, args.web_port);

@@ -2,16 +2,15 @@
 //! build step), plus the few routes only the UI needs: bridge info, the master's live statistics,
 //! and the worker binary to download.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use crate::bridge::Bridge;
+use crate::api::ApiError;
+use crate::state::AppState;
 
 const INDEX: &str = include_str!("../ui/index.html");
 const APP_JS: &str = include_str!("../ui/app.js");
@@ -19,7 +18,7 @@ const CONVERT_JS: &str = include_str!("../ui/convert.js");
 const STYLE: &str = include_str!("../ui/style.css");
 
 /// The UI's routes.
-pub fn routes() -> Router<Arc<Bridge>> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Html(INDEX) }))
         .route("/ui/app.js", get(|| async { js(APP_JS) }))
@@ -41,26 +40,22 @@ fn js(body: &'static str) -> Response {
         .into_response()
 }
 
-async fn info(State(b): State<Arc<Bridge>>) -> impl IntoResponse {
+async fn info(State(b): State<AppState>) -> impl IntoResponse {
     axum::Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "etcd": b.cfg.etcd,
-        "master_host": b.cfg.master_host,
-        "master_port": b.cfg.master_port,
+        "etcd": b.info.etcd,
+        "master_host": b.info.master.host,
+        "master_port": b.info.master.port,
         "master_web": b.master.url(),
         "platform": format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
     }))
 }
 
 /// The master's `/stats/requests` (live rows, user count, current percentiles).
-async fn master_stats(State(b): State<Arc<Bridge>>) -> Response {
+async fn master_stats(State(b): State<AppState>) -> Response {
     match b.master.live().await {
         Ok(v) => axum::Json(v).into_response(),
-        Err(e) => (
-            StatusCode::BAD_GATEWAY,
-            axum::Json(json!({"error": e.to_string()})),
-        )
-            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -69,8 +64,12 @@ async fn download_worker() -> Response {
     let path = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("worker")));
-    match path.map(std::fs::read) {
-        Some(Ok(bytes)) => (
+    let bytes = match path {
+        Some(p) => tokio::fs::read(p).await.ok(),
+        None => None,
+    };
+    match bytes {
+        Some(bytes) => (
             [
                 (header::CONTENT_TYPE, "application/octet-stream"),
                 (
@@ -81,10 +80,10 @@ async fn download_worker() -> Response {
             bytes,
         )
             .into_response(),
-        _ => (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({"error": "no worker binary next to this bridge"})),
-        )
-            .into_response(),
+        None => ApiError::Status {
+            status: axum::http::StatusCode::NOT_FOUND,
+            message: "no worker binary next to this bridge".into(),
+        }
+        .into_response(),
     }
 }

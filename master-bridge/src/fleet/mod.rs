@@ -3,7 +3,8 @@
 //! [`discover`] lists the workers' prefix, then watches it from the list's revision + 1, so no
 //! registration is missed or seen twice; on a broken stream or a compacted revision it lists
 //! again. [`poll_status`] asks every known worker for its live status every second. Workers that
-//! join are announced on a broadcast channel (the bridge pushes them their pool's active plan).
+//! join are announced on a broadcast channel (the pusher gives them their pool's active plan).
+//! A [`Selection`] names the workers an operation targets.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -59,6 +60,62 @@ impl WorkerView {
             unreachable: None,
         }
     }
+}
+
+/// Which workers an operation targets.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct Selection {
+    /// Worker ids, addresses or etcd keys; empty = every worker matching `labels`.
+    #[serde(default)]
+    pub workers: Vec<String>,
+    /// Label selector (`{"team": "checkout"}`); empty = every worker.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Selection {
+    /// Every worker carrying `labels`.
+    pub fn pool(labels: BTreeMap<String, String>) -> Selection {
+        Selection {
+            workers: Vec::new(),
+            labels,
+        }
+    }
+
+    pub fn matches(&self, w: &WorkerRecord, key: &str) -> bool {
+        let named = self.workers.is_empty()
+            || self
+                .workers
+                .iter()
+                .any(|x| x == &w.id || x == &w.address || x == key);
+        named && w.matches(&self.labels)
+    }
+}
+
+/// Why no gRPC client could be made for a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("bad worker address {address}: {source}")]
+    Address {
+        address: String,
+        source: tonic::transport::Error,
+    },
+    #[error("TLS settings for {address}: {source}")]
+    Tls {
+        address: String,
+        source: tonic::transport::Error,
+    },
+}
+
+/// Why a worker's status call failed (shown as the view's `unreachable`).
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("status timed out")]
+    Timeout,
 }
 
 /// Something happened to the fleet.
@@ -140,7 +197,16 @@ impl Fleet {
         self.read().values().cloned().collect()
     }
 
-    fn upsert(&self, key: String, record: WorkerRecord) {
+    /// The workers a selection names.
+    pub fn select(&self, sel: &Selection) -> Vec<WorkerView> {
+        self.read()
+            .values()
+            .filter(|w| sel.matches(&w.record, &w.key))
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn upsert(&self, key: String, record: WorkerRecord) {
         let joined = {
             let mut w = self.write();
             match w.get_mut(&key) {
@@ -166,7 +232,7 @@ impl Fleet {
         }
     }
 
-    fn remove(&self, key: &str) {
+    pub(crate) fn remove(&self, key: &str) {
         let removed = self.write().remove(key);
         if let Some(w) = removed {
             self.channels
@@ -178,7 +244,7 @@ impl Fleet {
         }
     }
 
-    fn replace(&self, listed: BTreeMap<String, WorkerRecord>) {
+    pub(crate) fn replace(&self, listed: BTreeMap<String, WorkerRecord>) {
         let gone: Vec<String> = self
             .read()
             .keys()
@@ -194,19 +260,27 @@ impl Fleet {
     }
 
     /// A gRPC client for a worker (its channel is created once and reused).
-    pub fn client(&self, record: &WorkerRecord) -> Result<WorkerClient<Channel>, String> {
+    pub fn client(&self, record: &WorkerRecord) -> Result<WorkerClient<Channel>, ClientError> {
         let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(ch) = channels.get(&record.address) {
             return Ok(WorkerClient::new(ch.clone()));
         }
         let scheme = if record.tls { "https" } else { "http" };
         let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", record.address))
-            .map_err(|e| e.to_string())?
+            .map_err(|source| ClientError::Address {
+                address: record.address.clone(),
+                source,
+            })?
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(30));
         if record.tls {
             let tls = self.auth.tls.clone().unwrap_or_default();
-            endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|source| ClientError::Tls {
+                    address: record.address.clone(),
+                    source,
+                })?;
         }
         let channel = endpoint.connect_lazy();
         channels.insert(record.address.clone(), channel.clone());
@@ -224,7 +298,7 @@ impl Fleet {
         req
     }
 
-    fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, String>) {
+    pub(crate) fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, StatusError>) {
         let mut w = self.write();
         let Some(v) = w.get_mut(key) else { return };
         match status {
@@ -253,7 +327,7 @@ impl Fleet {
             }
             Err(e) => {
                 v.state = "unreachable".into();
-                v.unreachable = Some(e);
+                v.unreachable = Some(e.to_string());
             }
         }
     }
@@ -301,17 +375,7 @@ async fn discover_once(
         .get(prefix, Some(GetOptions::new().with_prefix()))
         .await?;
     let revision = resp.header().map_or(0, |h| h.revision());
-    let mut listed = BTreeMap::new();
-    for kv in resp.kvs() {
-        let key = String::from_utf8_lossy(kv.key()).into_owned();
-        match serde_json::from_slice::<WorkerRecord>(kv.value()) {
-            Ok(r) => {
-                listed.insert(key, r);
-            }
-            Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
-        }
-    }
-    fleet.replace(listed);
+    fleet.replace(listing(resp.kvs().iter().map(|kv| (kv.key(), kv.value()))));
     let mut stream = client
         .watch(
             prefix,
@@ -329,19 +393,51 @@ async fn discover_once(
         }
         for ev in resp.events() {
             let Some(kv) = ev.kv() else { continue };
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            match ev.event_type() {
-                EventType::Put => match serde_json::from_slice::<WorkerRecord>(kv.value()) {
-                    Ok(r) => fleet.upsert(key, r),
-                    Err(e) => {
-                        tracing::warn!(%key, error = %e, "ignoring a record that is not a worker")
-                    }
-                },
-                EventType::Delete => fleet.remove(&key),
-            }
+            let change = match ev.event_type() {
+                EventType::Put => Change::Put,
+                EventType::Delete => Change::Delete,
+            };
+            apply(fleet, change, kv.key(), kv.value());
         }
     }
     Ok(())
+}
+
+/// The workers of an etcd listing, by key; values that are not worker records are skipped.
+fn listing<'a>(
+    kvs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> BTreeMap<String, WorkerRecord> {
+    kvs.into_iter()
+        .filter_map(|(k, v)| {
+            let key = String::from_utf8_lossy(k).into_owned();
+            match serde_json::from_slice::<WorkerRecord>(v) {
+                Ok(r) => Some((key, r)),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "ignoring a record that is not a worker");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// What a watch event did to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Put,
+    Delete,
+}
+
+/// Applies one watch event to the fleet.
+fn apply(fleet: &Fleet, change: Change, key: &[u8], value: &[u8]) {
+    let key = String::from_utf8_lossy(key).into_owned();
+    match change {
+        Change::Put => match serde_json::from_slice::<WorkerRecord>(value) {
+            Ok(r) => fleet.upsert(key, r),
+            Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
+        },
+        Change::Delete => fleet.remove(&key),
+    }
 }
 
 /// Refreshes every worker's live status every second until `shutdown`.
@@ -361,11 +457,11 @@ pub async fn poll_status(fleet: Arc<Fleet>, shutdown: CancellationToken) {
                         let req = fleet.request(pb::StatusRequest {});
                         match tokio::time::timeout(Duration::from_secs(2), c.status(req)).await {
                             Ok(Ok(r)) => Ok(r.into_inner()),
-                            Ok(Err(s)) => Err(s.message().to_string()),
-                            Err(_) => Err("status timed out".to_string()),
+                            Ok(Err(s)) => Err(StatusError::Refused(s.message().to_string())),
+                            Err(_) => Err(StatusError::Timeout),
                         }
                     }
-                    Err(e) => Err(e),
+                    Err(e) => Err(StatusError::Client(e)),
                 };
                 fleet.set_status(&w.key, result);
             }
@@ -373,3 +469,6 @@ pub async fn poll_status(fleet: Arc<Fleet>, shutdown: CancellationToken) {
         futures::future::join_all(calls).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

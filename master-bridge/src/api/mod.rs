@@ -1,0 +1,36 @@
+//! The REST API (JSON) and `/metrics`, one module per resource. Handlers take the shared
+//! [`AppState`](crate::state::AppState), call a service and return JSON; every error goes
+//! through [`error::ApiError`], the one place where errors become HTTP responses.
+//!
+//! - [`plans`], [`environments`], [`runs`], [`workers`], [`try_send`], [`metrics`]: the routes.
+//! - [`extract`]: extractors whose rejections are JSON too.
+//! - [`error`]: errors to HTTP.
+
+pub mod environments;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod plans;
+pub mod runs;
+pub mod try_send;
+pub mod workers;
+
+use axum::Router;
+
+pub use error::{ApiError, ApiResult};
+
+use crate::state::AppState;
+
+/// Every API route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(plans::routes())
+        .merge(environments::routes())
+        .merge(runs::routes())
+        .merge(workers::routes())
+        .merge(try_send::routes())
+        .merge(metrics::routes())
+}
+
+#[cfg(test)]
+mod tests;

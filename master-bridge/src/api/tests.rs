@@ -1,0 +1,461 @@
+//! The HTTP surface without a socket (`Router` + `oneshot`): routes, validation, and every
+//! rejection and service error as a JSON `{"error": ...}` with the right status.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use super::ApiError;
+use crate::config::WebAuth;
+use crate::fleet::{Fleet, WorkerAuth};
+use crate::master::LocustWeb;
+use crate::probe::{ProbeError, Prober};
+use crate::pusher::{MasterAddress, PushError, Pusher};
+use crate::runs::{RunError, Runs, SpecError};
+use crate::state::{AppState, BridgeInfo};
+use crate::store::{Db, Store, StoreError};
+
+fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
+    let store = Store::from_db(Db::open(dir).unwrap());
+    let fleet = Fleet::new(WorkerAuth::default());
+    let master = LocustWeb::new("http://127.0.0.1:1", None);
+    let address = MasterAddress {
+        host: "127.0.0.1".into(),
+        port: 5557,
+    };
+    let pusher = Arc::new(Pusher::new(store.clone(), fleet.clone(), address.clone()));
+    let runs = Runs::new(
+        store.clone(),
+        pusher.clone(),
+        master.clone(),
+        CancellationToken::new(),
+    );
+    let state = AppState {
+        store,
+        prober: Prober::new(fleet.clone()),
+        fleet,
+        master,
+        pusher,
+        runs,
+        info: Arc::new(BridgeInfo {
+            master: address,
+            etcd: vec!["http://127.0.0.1:2379".into()],
+        }),
+    };
+    crate::http::app(state, auth)
+}
+
+/// Sends a request; returns the status, the content type and the body as JSON.
+async fn raw(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> (StatusCode, String, Value) {
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        ct,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    auth: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    if let Some(a) = auth {
+        req = req.header(
+            header::AUTHORIZATION,
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(a)
+            ),
+        );
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn plan() -> Value {
+    json!({"name": "a", "host": "http://h", "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]})
+}
+
+#[tokio::test]
+async fn every_rejection_is_json_with_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let json_ct = Some("application/json");
+    let cases: Vec<(&str, &str, Option<&str>, &str, StatusCode)> = vec![
+        // Not JSON at all.
+        (
+            "POST",
+            "/api/plans",
+            json_ct,
+            "{not json",
+            StatusCode::BAD_REQUEST,
+        ),
+        // No content type, and the wrong one.
+        (
+            "POST",
+            "/api/plans",
+            None,
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "POST",
+            "/api/plans",
+            Some("text/plain"),
+            "{}",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        // JSON of the wrong shape.
+        (
+            "PUT",
+            "/api/environments/x",
+            json_ct,
+            "{\"variables\": 3}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/runs",
+            json_ct,
+            "{\"plan\": \"p\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/try",
+            json_ct,
+            "[]",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A push body that is there but broken.
+        (
+            "POST",
+            "/api/plans/x/push",
+            json_ct,
+            "{",
+            StatusCode::BAD_REQUEST,
+        ),
+        // A path parameter of the wrong type.
+        (
+            "GET",
+            "/api/plans/x/versions/abc",
+            None,
+            "",
+            StatusCode::BAD_REQUEST,
+        ),
+        // No such route, no such method.
+        ("GET", "/api/nothing", None, "", StatusCode::NOT_FOUND),
+        (
+            "DELETE",
+            "/api/runs",
+            None,
+            "",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        // Service errors.
+        ("GET", "/api/plans/nope", None, "", StatusCode::NOT_FOUND),
+        (
+            "POST",
+            "/api/runs",
+            json_ct,
+            "{\"plan\": \"nope\", \"users\": 1, \"spawn_rate\": 0}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "POST",
+            "/api/runs",
+            json_ct,
+            "{\"plan\": \"nope\", \"users\": 1, \"spawn_rate\": 1}",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            "/api/runs/nope/stop",
+            None,
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            "/api/plans/nope/push",
+            None,
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "POST",
+            "/api/try",
+            json_ct,
+            "{\"transaction\": \"t\"}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "DELETE",
+            "/api/environments/none",
+            None,
+            "",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "GET",
+            "/api/master/stats",
+            None,
+            "",
+            StatusCode::BAD_GATEWAY,
+        ),
+    ];
+    for (method, uri, ct, body, want) in cases {
+        let (status, content_type, json) = raw(&app, method, uri, ct, body).await;
+        assert_eq!(status, want, "{method} {uri} {body}: {json}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{method} {uri}: content type {content_type:?}"
+        );
+        assert!(
+            json["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {uri}: {json}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn try_and_push_errors_name_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let (_, created) = call(&app, "POST", "/api/plans", Some(plan()), None).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    // No worker to send through: 409.
+    let (s, e) = call(
+        &app,
+        "POST",
+        "/api/try",
+        Some(json!({"plan": id, "transaction": "t"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"], "no worker available to send through");
+    // An unknown environment: 404 naming it, for a push and a try.
+    let (s, e) = call(
+        &app,
+        "POST",
+        &format!("/api/plans/{id}/push"),
+        Some(json!({"environment": "prod"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(e["error"], "environment prod not found");
+    // An invalid plan_json: 422 with the fields.
+    let (s, e) = call(
+        &app,
+        "POST",
+        "/api/try",
+        Some(json!({"plan_json": {"name": ""}, "transaction": "t"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["errors"].as_array().is_some_and(|a| !a.is_empty()), "{e}");
+    // A push with no body and no workers: every (zero) worker answered.
+    let (s, e) = call(&app, "POST", &format!("/api/plans/{id}/push"), None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(e, json!({"results": []}));
+}
+
+#[test]
+fn service_errors_map_to_their_statuses() {
+    let cases: Vec<(ApiError, StatusCode, &str)> = vec![
+        (
+            PushError::PlanNotFound("p".into()).into(),
+            StatusCode::NOT_FOUND,
+            "plan p not found",
+        ),
+        (
+            RunError::Busy("r".into()).into(),
+            StatusCode::CONFLICT,
+            "run r is still going; stop it first",
+        ),
+        (
+            RunError::InvalidSpec(SpecError::Users).into(),
+            StatusCode::BAD_REQUEST,
+            "users must be at least 1",
+        ),
+        (
+            RunError::NotFound("r".into()).into(),
+            StatusCode::NOT_FOUND,
+            "run r not found",
+        ),
+        (
+            ProbeError::Refused("host not allowed".into()).into(),
+            StatusCode::BAD_REQUEST,
+            "host not allowed",
+        ),
+        (
+            ProbeError::Unreachable("x".into()).into(),
+            StatusCode::BAD_GATEWAY,
+            "no worker could send it: x",
+        ),
+        (
+            StoreError::Corrupt("secret detail".into()).into(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal storage error",
+        ),
+    ];
+    for (err, status, text) in cases {
+        assert_eq!(err.status(), status, "{err:?}");
+        assert_eq!(err.to_string(), text);
+    }
+}
+
+#[tokio::test]
+async fn plan_crud_and_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let plan = json!({"name": "a", "host": "http://h", "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]});
+    let (s, created) = call(&app, "POST", "/api/plans", Some(plan.clone()), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["version"], 1);
+
+    let bad = json!({"name": "", "transactions": [{"name": "t", "weight": 0, "steps": [{"name": "s", "method": "FETCH"}]}]});
+    let (s, err) = call(&app, "POST", "/api/plans", Some(bad.clone()), None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let paths: Vec<&str> = err["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    for p in [
+        "name",
+        "transactions[0].weight",
+        "transactions[0].steps[0].method",
+        "transactions[0].steps[0].url",
+    ] {
+        assert!(paths.contains(&p), "{p} not in {paths:?}");
+    }
+    let (_, list) = call(&app, "GET", "/api/plans", None, None).await;
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "a bad plan must not be stored"
+    );
+
+    let mut v2 = plan.clone();
+    v2["name"] = json!("a2");
+    let (s, updated) = call(&app, "PUT", &format!("/api/plans/{id}"), Some(v2), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(updated["version"], 2);
+    let (s, _) = call(&app, "PUT", &format!("/api/plans/{id}"), Some(bad), None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, versions) = call(
+        &app,
+        "GET",
+        &format!("/api/plans/{id}/versions"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(versions, json!([1, 2]));
+    let (_, v1) = call(
+        &app,
+        "GET",
+        &format!("/api/plans/{id}/versions/1"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(v1["plan"]["name"], "a");
+    let (s, _) = call(&app, "DELETE", &format!("/api/plans/{id}"), None, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, e) = call(&app, "GET", &format!("/api/plans/{id}"), None, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(e["error"].as_str().unwrap().contains("not found"));
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/api/runs",
+        Some(json!({"plan": "nope", "users": 1, "spawn_rate": 1})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        &app,
+        "PUT",
+        "/api/environments/staging",
+        Some(json!({"variables": {"a": "1"}})),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, envs) = call(&app, "GET", "/api/environments", None, None).await;
+    assert_eq!(envs[0]["variables"]["a"], "1");
+}
+
+#[tokio::test]
+async fn web_auth_guards_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(
+        dir.path(),
+        Some(WebAuth {
+            user: "u".into(),
+            pass: "p".into(),
+        }),
+    );
+    let (s, _) = call(&app, "GET", "/api/plans", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = call(&app, "GET", "/metrics", None, Some("u:wrong")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = call(&app, "GET", "/api/plans", None, Some("u:p")).await;
+    assert_eq!(s, StatusCode::OK);
+}

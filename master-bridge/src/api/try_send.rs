@@ -1,0 +1,99 @@
+//! `/api/try`: one step or transaction sent once through a worker (the UI's Send). Named
+//! `try_send` because `try` is a Rust keyword.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use contract::pb;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::JsonBody;
+use super::plans::validate;
+use crate::fleet::Selection;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/try", post(try_request))
+}
+
+#[derive(Debug, Deserialize)]
+struct TryBody {
+    /// A stored plan's id...
+    plan: Option<String>,
+    /// ...or a plan document.
+    plan_json: Option<Value>,
+    transaction: String,
+    step: Option<u32>,
+    #[serde(default)]
+    run_setup: bool,
+    environment: Option<String>,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+    #[serde(flatten)]
+    selection: Selection,
+}
+
+async fn try_request(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<TryBody>,
+) -> ApiResult<Json<Value>> {
+    let plan = match (&body.plan, &body.plan_json) {
+        (Some(id), None) => {
+            s.store
+                .plan(id, None)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?
+                .plan
+        }
+        (None, Some(p)) => p.clone(),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give either \"plan\" (an id) or \"plan_json\"".into(),
+            ));
+        }
+    };
+    validate(&plan)?;
+    let mut variables = s
+        .pusher
+        .environment_vars(body.environment.as_deref())
+        .await?;
+    variables.extend(body.variables);
+    let resp = s
+        .prober
+        .try_run(
+            pb::TryRequest {
+                plan_json: plan.to_string(),
+                transaction: body.transaction,
+                step: body.step,
+                run_setup: body.run_setup,
+                variables: variables.into_iter().collect(),
+                body_limit: 0,
+            },
+            &body.selection,
+        )
+        .await?;
+    let steps: Vec<Value> = resp.steps.into_iter().map(step_json).collect();
+    Ok(Json(json!({"passed": resp.passed, "steps": steps})))
+}
+
+fn step_json(s: pb::StepTrace) -> Value {
+    let headers = |h: Vec<pb::Header>| {
+        h.into_iter()
+            .map(|h| json!([h.name, h.value]))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "step": s.step, "method": s.method, "url": s.url,
+        "request_headers": headers(s.request_headers), "request_body": s.request_body,
+        "status": s.status, "reason": s.reason, "response_headers": headers(s.response_headers),
+        "response_body": s.response_body, "response_body_truncated": s.response_body_truncated,
+        "response_time_ms": s.response_time_ms, "content_length": s.content_length,
+        "extracted": s.extracted,
+        "assertions": s.assertions.into_iter().map(|a| json!({"assertion": a.assertion, "passed": a.passed, "message": a.message})).collect::<Vec<_>>(),
+        "error": s.error,
+    })
+}

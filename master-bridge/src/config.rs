@@ -1,0 +1,392 @@
+//! The checked configuration: the command line turned into typed settings before anything
+//! happens (no store opened, no plan stored, no connection made). Every flag, stage and plan
+//! file is validated here; a [`ConfigError`] is one line, and the binary exits 2 on it like on
+//! any other flag error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Command, DemoArgs, FleetArgs, PushArgs, RunArgs, ServeArgs};
+use crate::fleet::WorkerAuth;
+use crate::pusher::MasterAddress;
+use crate::runs::{RunSpec, SpecError};
+
+/// A flag, a stage or a plan file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{flag}: {message}")]
+    Invalid { flag: &'static str, message: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {errors}")]
+    Plan { path: String, errors: String },
+    #[error(transparent)]
+    Run(#[from] SpecError),
+}
+
+/// `user:pass` for HTTP basic auth on every route.
+#[derive(Clone, PartialEq)]
+pub struct WebAuth {
+    pub user: String,
+    pub pass: String,
+}
+
+impl std::fmt::Debug for WebAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WebAuth({}:<redacted>)", self.user)
+    }
+}
+
+/// How to reach etcd, the master and the workers, and where to store.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    pub etcd: Vec<String>,
+    pub etcd_prefix: String,
+    /// Where workers reach the master's ZeroMQ port.
+    pub master: MasterAddress,
+    /// The master's web UI.
+    pub locust_web: String,
+    pub worker_auth: WorkerAuth,
+    pub data_dir: PathBuf,
+}
+
+/// The server.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub fleet: FleetConfig,
+    pub web_host: String,
+    pub web_port: u16,
+    pub web_auth: Option<WebAuth>,
+}
+
+/// A plan file, read and valid.
+#[derive(Debug, Clone)]
+pub struct PlanFile {
+    pub path: PathBuf,
+    pub name: String,
+    /// The plan document as the workers take it.
+    pub document: serde_json::Value,
+}
+
+/// `master-bridge push`.
+#[derive(Debug, Clone)]
+pub struct PushConfig {
+    pub fleet: FleetConfig,
+    pub plan: PlanFile,
+    pub labels: BTreeMap<String, String>,
+    /// How long to wait for at least one worker.
+    pub wait: Duration,
+    /// `--wait` as given (for messages).
+    pub wait_text: String,
+}
+
+/// `master-bridge run`.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub push: PushConfig,
+    /// The run request; its `plan` is filled in once the plan is stored.
+    pub spec: RunSpec,
+}
+
+/// What the process is to do.
+#[derive(Debug, Clone)]
+pub enum Config {
+    Serve(ServeConfig),
+    Push(PushConfig),
+    Run(RunConfig),
+    DemoTarget(DemoArgs),
+}
+
+impl Config {
+    /// Checks everything the command line says (reads the TLS and plan files).
+    pub fn from_cli(command: Option<Command>, serve: ServeArgs) -> Result<Config, ConfigError> {
+        Ok(match command {
+            None => Config::Serve(serve_config(&serve)?),
+            Some(Command::Push(args)) => Config::Push(push_config(&serve.fleet, &args)?),
+            Some(Command::Run(args)) => Config::Run(run_config(&serve.fleet, &args)?),
+            Some(Command::DemoTarget(args)) => Config::DemoTarget(args),
+        })
+    }
+}
+
+fn invalid(flag: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag,
+        message: message.into(),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
+    let raw = args
+        .etcd_addr
+        .as_deref()
+        .ok_or(ConfigError::Missing("--etcd-addr"))?;
+    let etcd = contract::etcd::parse_endpoints(raw);
+    if etcd.is_empty() {
+        return Err(invalid("--etcd-addr", "names no endpoint"));
+    }
+    let master_host = args
+        .master_host
+        .clone()
+        .filter(|h| !h.trim().is_empty())
+        .ok_or(ConfigError::Missing("--master-host"))?;
+    let locust_web = args
+        .locust_web
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", contract::etcd::address(&master_host, 8089)));
+    let tls = match &args.worker_tls_ca {
+        Some(ca) => {
+            let identity = match (&args.worker_tls_cert, &args.worker_tls_key) {
+                (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+                _ => None,
+            };
+            Some(WorkerAuth::tls_from_pem(
+                &read(ca)?,
+                identity,
+                args.worker_tls_domain.clone(),
+            ))
+        }
+        None => None,
+    };
+    Ok(FleetConfig {
+        etcd,
+        etcd_prefix: contract::etcd::normalize_prefix(&args.etcd_prefix),
+        master: MasterAddress {
+            host: master_host,
+            port: args.master_port,
+        },
+        locust_web,
+        worker_auth: WorkerAuth {
+            token: args.worker_token.clone().filter(|t| !t.is_empty()),
+            tls,
+        },
+        data_dir: args.data_dir.clone(),
+    })
+}
+
+pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+    let web_auth = match &args.web_auth {
+        Some(s) => {
+            let (user, pass) = s
+                .split_once(':')
+                .ok_or_else(|| invalid("--web-auth", "must be user:pass"))?;
+            Some(WebAuth {
+                user: user.into(),
+                pass: pass.into(),
+            })
+        }
+        None => None,
+    };
+    Ok(ServeConfig {
+        fleet: fleet_config(&args.fleet)?,
+        web_host: args.web_host.clone(),
+        web_port: args.web_port,
+        web_auth,
+    })
+}
+
+/// Reads and validates a plan file with the workers' own rules.
+pub fn plan_file(path: &Path) -> Result<PlanFile, ConfigError> {
+    let plan = contract::Plan::from_file(path, &[]).map_err(|e| ConfigError::Plan {
+        path: path.display().to_string(),
+        errors: e
+            .field_errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    let document = serde_json::from_str(&plan.to_json()).map_err(|e| ConfigError::Plan {
+        path: path.display().to_string(),
+        errors: e.to_string(),
+    })?;
+    Ok(PlanFile {
+        path: path.to_path_buf(),
+        name: plan.name,
+        document,
+    })
+}
+
+pub fn push_config(fleet: &FleetArgs, args: &PushArgs) -> Result<PushConfig, ConfigError> {
+    let wait = contract::plan::parse_duration(&args.wait).ok_or_else(|| {
+        invalid(
+            "--wait",
+            format!(
+                "{:?} is not a duration such as \"30s\" or \"2m\"",
+                args.wait
+            ),
+        )
+    })?;
+    let fleet = fleet_config(fleet)?;
+    Ok(PushConfig {
+        plan: plan_file(&args.plan)?,
+        fleet,
+        labels: args.labels.iter().cloned().collect(),
+        wait,
+        wait_text: args.wait.clone(),
+    })
+}
+
+pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, ConfigError> {
+    let spec = RunSpec {
+        plan: String::new(),
+        users: args.users,
+        spawn_rate: args.spawn_rate,
+        run_time: args.run_time.clone(),
+        stages: args.stages.clone(),
+        labels: args.push.labels.iter().cloned().collect(),
+        environment: None,
+    };
+    spec.phases()?;
+    Ok(RunConfig {
+        push: push_config(fleet, &args.push)?,
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn config(args: &[&str]) -> Result<Config, ConfigError> {
+        let cli = Cli::try_parse_from(args).expect("clap accepts it");
+        Config::from_cli(cli.command, cli.serve)
+    }
+
+    fn plan_in(dir: &Path) -> String {
+        let path = dir.join("p.json");
+        std::fs::write(
+            &path,
+            r#"{"name": "p", "host": "http://h", "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]}"#,
+        )
+        .unwrap();
+        path.display().to_string()
+    }
+
+    const FLEET: [&str; 4] = [
+        "--etcd-addr",
+        "127.0.0.1:2379",
+        "--master-host",
+        "127.0.0.1",
+    ];
+
+    #[test]
+    fn bad_flags_fail_with_one_line_naming_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_in(dir.path());
+        let data = dir.path().join("data");
+        let data = data.to_str().unwrap();
+        let cases: [(&[&str], &str); 6] = [
+            (
+                &["push", &plan, "--wait", "soon", "--data-dir", data],
+                "--wait: \"soon\" is not a duration",
+            ),
+            (
+                &["push", &plan, "--master-host", "h"],
+                "--etcd-addr is required",
+            ),
+            (
+                &["push", &plan, "--etcd-addr", "e"],
+                "--master-host is required",
+            ),
+            (&["push", "/nonexistent/p.json"], "/nonexistent/p.json"),
+            (
+                &["run", &plan, "-u", "1", "-r", "0"],
+                "spawn_rate must be above 0",
+            ),
+            (&["--web-auth", "nocolon"], "--web-auth: must be user:pass"),
+        ];
+        for (args, want) in cases {
+            let mut argv = vec!["master-bridge"];
+            argv.extend_from_slice(args);
+            if !args.contains(&"--master-host") && !args.contains(&"--etcd-addr") {
+                argv.extend_from_slice(&FLEET);
+            }
+            let err = config(&argv).unwrap_err().to_string();
+            assert!(err.contains(want), "{argv:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+        assert!(!Path::new(data).exists(), "nothing may be created");
+    }
+
+    #[test]
+    fn a_bad_stage_or_plan_file_is_refused_before_anything_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_in(dir.path());
+        let mut argv = vec!["master-bridge", "run", &plan, "-u", "1", "-r", "1"];
+        argv.extend_from_slice(&["--stage", "soon:5:1"]);
+        argv.extend_from_slice(&FLEET);
+        let err = config(&argv).unwrap_err().to_string();
+        assert!(err.contains("stages[0].duration"), "{err}");
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"{"name": "", "transactions": []}"#).unwrap();
+        let bad = bad.display().to_string();
+        let mut argv = vec!["master-bridge", "push", &bad];
+        argv.extend_from_slice(&FLEET);
+        let err = config(&argv).unwrap_err();
+        assert!(matches!(err, ConfigError::Plan { .. }), "{err}");
+    }
+
+    #[test]
+    fn good_flags_become_typed_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_in(dir.path());
+        let mut argv = vec![
+            "master-bridge",
+            "run",
+            &plan,
+            "-u",
+            "4",
+            "-r",
+            "2",
+            "-t",
+            "5s",
+        ];
+        argv.extend_from_slice(&["--label", "team=a", "--wait", "2m", "--stage", "3s:6:2"]);
+        argv.extend_from_slice(&FLEET);
+        let Config::Run(run) = config(&argv).unwrap() else {
+            panic!("not a run")
+        };
+        assert_eq!(run.push.wait, Duration::from_secs(120));
+        assert_eq!(run.push.plan.name, "p");
+        assert_eq!(run.push.labels["team"], "a");
+        assert_eq!(run.spec.labels["team"], "a");
+        assert_eq!(run.spec.phases().unwrap().len(), 2);
+        assert_eq!(run.push.fleet.master.port, 5557);
+        assert_eq!(run.push.fleet.locust_web, "http://127.0.0.1:8089");
+        let Config::Serve(serve) = config(&[
+            "master-bridge",
+            "--web-auth",
+            "u:p:q",
+            FLEET[0],
+            FLEET[1],
+            FLEET[2],
+            FLEET[3],
+        ])
+        .unwrap() else {
+            panic!("not serve")
+        };
+        assert_eq!(
+            serve.web_auth,
+            Some(WebAuth {
+                user: "u".into(),
+                pass: "p:q".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! The bridge's HTTP application: the REST API, the web UI, HTTP basic auth on every route
+//! (`--web-auth`), and JSON answers for unknown routes and methods.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+
+use crate::api::ApiError;
+use crate::config::WebAuth;
+use crate::state::AppState;
+
+/// The bridge's HTTP application.
+pub fn app(state: AppState, auth: Option<WebAuth>) -> Router {
+    let app = Router::new()
+        .merge(crate::api::routes())
+        .merge(crate::ui::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    match auth {
+        Some(a) => app.layer(middleware::from_fn_with_state(Arc::new(a), require_auth)),
+        None => app,
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::Status {
+        status: StatusCode::NOT_FOUND,
+        message: "no such route".into(),
+    }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::Status {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: "method not allowed on this route".into(),
+    }
+}
+
+async fn require_auth(
+    State(auth): State<Arc<WebAuth>>,
+    headers: HeaderMap,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .is_some_and(|s| s == format!("{}:{}", auth.user, auth.pass));
+    if ok {
+        next.run(req).await
+    } else {
+        let mut resp = ApiError::Status {
+            status: StatusCode::UNAUTHORIZED,
+            message: "login required".into(),
+        }
+        .into_response();
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"locust-http\""),
+        );
+        resp
+    }
+}
