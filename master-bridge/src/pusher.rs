@@ -123,6 +123,7 @@ impl Pusher {
             master_host: self.master.host.clone(),
             master_port: u32::from(self.master.port),
             variables: variables.clone().into_iter().collect(),
+            sealed: Vec::new(),
         });
         match client.apply(req).await {
             Ok(r) => {

@@ -757,6 +757,7 @@ pub fn apply_request(plan: &serde_json::Value, master_port: u16) -> contract::pb
         master_host: "127.0.0.1".into(),
         master_port: u32::from(master_port),
         variables: Default::default(),
+        sealed: Vec::new(),
     }
 }
 

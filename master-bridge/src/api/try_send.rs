@@ -72,6 +72,7 @@ async fn try_request(
                 run_setup: body.run_setup,
                 variables: variables.into_iter().collect(),
                 body_limit: 0,
+                sealed: Vec::new(),
             },
             &body.selection,
         )

@@ -166,7 +166,11 @@ impl pb::worker_server::Worker for WorkerService {
                 }
             })
             .collect();
-        Ok(Response::new(pb::TryResponse { steps, passed }))
+        Ok(Response::new(pb::TryResponse {
+            steps,
+            passed,
+            sealed: Vec::new(),
+        }))
     }
 }
 
