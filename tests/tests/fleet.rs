@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use contract::etcd::WorkerRecord;
 use contract::pb;
 use integration_tests::*;
 use serde_json::json;
@@ -32,7 +31,8 @@ async fn workers_register_and_leave_etcd() {
         "{:?}",
         started.elapsed()
     );
-    let record: WorkerRecord = serde_json::from_str(&keys[&w1.key()]).unwrap();
+    let (record, _) =
+        contract::etcd::decode_record(&w1.key(), keys[&w1.key()].as_bytes(), None).unwrap();
     assert_eq!(record.address, format!("127.0.0.1:{}", w1.port));
     assert_eq!(record.labels.get("team").map(String::as_str), Some("a"));
     assert!(record.cpus >= 1);
@@ -461,7 +461,8 @@ async fn grpc_over_tls_with_client_certificates() {
         etcd.keys(PREFIX).await?.get(&w.key()).cloned()
     })
     .await;
-    assert!(serde_json::from_str::<WorkerRecord>(&record).unwrap().tls);
+    let (record, _) = contract::etcd::decode_record(&w.key(), record.as_bytes(), None).unwrap();
+    assert!(record.tls);
 
     let endpoint = |tls: ClientTlsConfig| {
         Endpoint::from_shared(format!("https://127.0.0.1:{}", w.port))

@@ -410,8 +410,8 @@ fn listing<'a>(
     kvs.into_iter()
         .filter_map(|(k, v)| {
             let key = String::from_utf8_lossy(k).into_owned();
-            match serde_json::from_slice::<WorkerRecord>(v) {
-                Ok(r) => Some((key, r)),
+            match contract::etcd::decode_record(&key, v, None) {
+                Ok((r, _)) => Some((key, r)),
                 Err(e) => {
                     tracing::warn!(%key, error = %e, "ignoring a record that is not a worker");
                     None
@@ -432,8 +432,8 @@ enum Change {
 fn apply(fleet: &Fleet, change: Change, key: &[u8], value: &[u8]) {
     let key = String::from_utf8_lossy(key).into_owned();
     match change {
-        Change::Put => match serde_json::from_slice::<WorkerRecord>(value) {
-            Ok(r) => fleet.upsert(key, r),
+        Change::Put => match contract::etcd::decode_record(&key, value, None) {
+            Ok((r, _)) => fleet.upsert(key, r),
             Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
         },
         Change::Delete => fleet.remove(&key),

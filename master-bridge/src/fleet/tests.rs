@@ -30,7 +30,7 @@ fn drain(rx: &mut broadcast::Receiver<FleetEvent>) -> Vec<String> {
 
 #[test]
 fn a_listing_skips_what_is_not_a_worker() {
-    let good = serde_json::to_vec(&record("a", 1, &[])).unwrap();
+    let good = contract::etcd::encode_record("/w/a", &record("a", 1, &[]), None).into_bytes();
     let kvs: Vec<(&[u8], &[u8])> = vec![
         (b"/w/a", &good),
         (b"/w/junk", b"not json"),
@@ -44,12 +44,12 @@ fn a_listing_skips_what_is_not_a_worker() {
 fn joins_and_leaves_are_announced_once() {
     let fleet = Fleet::new(WorkerAuth::default());
     let mut rx = fleet.subscribe();
-    let a = serde_json::to_vec(&record("a", 1, &[])).unwrap();
+    let a = contract::etcd::encode_record("/w/a", &record("a", 1, &[]), None).into_bytes();
     apply(&fleet, Change::Put, b"/w/a", &a);
     apply(&fleet, Change::Put, b"/w/a", &a); // a keep-alive rewrite: no news
     assert_eq!(drain(&mut rx), ["+a"]);
     // Same key, a new process: announced again.
-    let a2 = serde_json::to_vec(&record("a2", 1, &[])).unwrap();
+    let a2 = contract::etcd::encode_record("/w/a", &record("a2", 1, &[]), None).into_bytes();
     apply(&fleet, Change::Put, b"/w/a", &a2);
     assert_eq!(drain(&mut rx), ["+a2"]);
     apply(&fleet, Change::Put, b"/w/bad", b"{");

@@ -168,6 +168,7 @@ pub async fn run(
             key,
             record,
             ttl_secs: cfg.ttl_secs,
+            fleet_key: None,
         },
         registry_stop.clone(),
     ));
