@@ -65,7 +65,9 @@ pub struct FleetArgs {
     #[arg(long, env = "LOCUST_WEB", value_name = "URL", global = true)]
     pub locust_web: Option<String>,
 
-    /// Token the workers require (their --token).
+    /// The fleet token the workers were started with (prefer LOCUST_HTTP_TOKEN or
+    /// --worker-token-file: a flag shows in `ps`). Never sent: it signs every call and verifies
+    /// every worker record.
     #[arg(
         long,
         env = "LOCUST_HTTP_TOKEN",
@@ -74,6 +76,16 @@ pub struct FleetArgs {
         global = true
     )]
     pub worker_token: Option<String>,
+
+    /// A file holding the fleet token (its first line).
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "worker_token",
+        global = true
+    )]
+    pub worker_token_file: Option<PathBuf>,
 
     /// CA (PEM) that signed the workers' TLS certificates.
     #[arg(long, value_name = "PEM", global = true)]

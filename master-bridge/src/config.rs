@@ -129,6 +129,26 @@ fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
     })
 }
 
+/// The fleet key from the token (flag, environment or file), if one is given.
+fn fleet_key(
+    args: &FleetArgs,
+) -> Result<Option<std::sync::Arc<contract::auth::FleetKey>>, ConfigError> {
+    let token = match (&args.worker_token, &args.worker_token_file) {
+        (Some(t), _) => Some(t.trim().to_string()),
+        (None, Some(path)) => {
+            let text = String::from_utf8_lossy(&read(path)?).into_owned();
+            Some(text.lines().next().unwrap_or_default().trim().to_string())
+        }
+        (None, None) => None,
+    };
+    match token.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => contract::auth::FleetKey::from_secret(t.as_bytes())
+            .map(|k| Some(std::sync::Arc::new(k)))
+            .map_err(|e| invalid("--worker-token", e.to_string())),
+    }
+}
+
 pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
     let raw = args
         .etcd_addr
@@ -170,7 +190,7 @@ pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
         },
         locust_web,
         worker_auth: WorkerAuth {
-            token: args.worker_token.clone().filter(|t| !t.is_empty()),
+            key: fleet_key(args)?,
             tls,
         },
         data_dir: args.data_dir.clone(),

@@ -49,8 +49,16 @@ impl Prober {
                     continue;
                 }
             };
-            match client.r#try(self.fleet.request(req.clone())).await {
-                Ok(r) => return Ok(r.into_inner()),
+            let call = self.fleet.sealed_request(&w.record, "Try", req.clone());
+            match client.r#try(call).await {
+                Ok(r) => {
+                    return self
+                        .fleet
+                        .open(&w.record, "Try", r.into_inner())
+                        .map_err(|e| {
+                            ProbeError::Unreachable(format!("{}: {e}", w.record.address))
+                        });
+                }
                 Err(s)
                     if s.code() == tonic::Code::InvalidArgument
                         || s.code() == tonic::Code::PermissionDenied =>

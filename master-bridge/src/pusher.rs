@@ -118,13 +118,17 @@ impl Pusher {
                 return result;
             }
         };
-        let req = self.fleet.request(pb::ApplyRequest {
-            plan_json: plan.to_string(),
-            master_host: self.master.host.clone(),
-            master_port: u32::from(self.master.port),
-            variables: variables.clone().into_iter().collect(),
-            sealed: Vec::new(),
-        });
+        let req = self.fleet.sealed_request(
+            record,
+            "Apply",
+            pb::ApplyRequest {
+                plan_json: plan.to_string(),
+                master_host: self.master.host.clone(),
+                master_port: u32::from(self.master.port),
+                variables: variables.clone().into_iter().collect(),
+                sealed: Vec::new(),
+            },
+        );
         match client.apply(req).await {
             Ok(r) => {
                 let r = r.into_inner();

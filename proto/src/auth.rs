@@ -384,6 +384,53 @@ pub mod grpc {
         T::decode(plain.as_slice()).map_err(|_| AuthError::BadSeal)
     }
 
+    /// A message that can travel sealed: all of it encrypted into its `sealed` field.
+    pub trait Sealable: prost::Message + Default {
+        fn sealed(&self) -> &[u8];
+        fn with_sealed(sealed: Vec<u8>) -> Self;
+    }
+
+    macro_rules! sealable {
+        ($($t:ty),*) => {$(
+            impl Sealable for $t {
+                fn sealed(&self) -> &[u8] {
+                    &self.sealed
+                }
+                fn with_sealed(sealed: Vec<u8>) -> Self {
+                    Self { sealed, ..Default::default() }
+                }
+            }
+        )*};
+    }
+    sealable!(
+        crate::pb::ApplyRequest,
+        crate::pb::TryRequest,
+        crate::pb::TryResponse
+    );
+
+    /// `msg` as it travels: sealed for `worker_id`'s `rpc` with a key, as it is without one.
+    pub fn seal_msg<T: Sealable>(key: Option<&FleetKey>, worker_id: &str, rpc: &str, msg: T) -> T {
+        match key {
+            Some(k) => T::with_sealed(seal(k, worker_id, rpc, &msg)),
+            None => msg,
+        }
+    }
+
+    /// The message that arrived: opened with a key (a message that is not sealed is refused,
+    /// so nothing secret is ever accepted in clear), as it is without one.
+    pub fn open_msg<T: Sealable>(
+        key: Option<&FleetKey>,
+        worker_id: &str,
+        rpc: &str,
+        msg: T,
+    ) -> Result<T, AuthError> {
+        match key {
+            Some(_) if msg.sealed().is_empty() => Err(AuthError::BadSeal),
+            Some(k) => open(k, worker_id, rpc, msg.sealed()),
+            None => Ok(msg),
+        }
+    }
+
     /// The gRPC status for a refused call: UNAUTHENTICATED with the reason (which reveals nothing
     /// about the expected values).
     pub fn status(e: AuthError) -> tonic::Status {
@@ -512,6 +559,27 @@ mod tests {
         assert_eq!(opened, inner);
         let wire = prost::Message::encode_to_vec(req.get_ref());
         assert!(!wire.windows(6).any(|w| w == b"s3cr3t" || w == b"t0k3n\0"));
+        let sealed = grpc::seal_msg(
+            Some(&k),
+            "w1",
+            "Try",
+            pb::TryResponse {
+                passed: true,
+                ..Default::default()
+            },
+        );
+        assert!(!sealed.passed && !sealed.sealed.is_empty());
+        let back: pb::TryResponse = grpc::open_msg(Some(&k), "w1", "Try", sealed).unwrap();
+        assert!(back.passed);
+        let clear = pb::TryResponse {
+            passed: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            grpc::open_msg(Some(&k), "w1", "Try", clear.clone()),
+            Err(AuthError::BadSeal)
+        );
+        assert_eq!(grpc::open_msg(None, "w1", "Try", clear.clone()), Ok(clear));
         let unsigned = tonic::Request::new(pb::StatusRequest {});
         assert_eq!(
             grpc::verify(&v, "Status", &unsigned),

@@ -5,12 +5,20 @@
 //! again. [`poll_status`] asks every known worker for its live status every second. Workers that
 //! join are announced on a broadcast channel (the pusher gives them their pool's active plan).
 //! A [`Selection`] names the workers an operation targets.
+//!
+//! Trust: with a fleet key, a record whose signature does not verify (written by someone who
+//! does not hold the fleet's token) is listed as `untrusted` and never called: no status poll, no
+//! plan, no try. Every call to a worker is signed for that worker (`contract::auth`), payloads
+//! that can carry secrets are sealed, and whether a worker is called over TLS is decided by the
+//! bridge's own configuration, never by what a record says.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use contract::etcd::WorkerRecord;
+use contract::auth::FleetKey;
+use contract::auth::grpc::{self as auth_grpc, Sealable};
+use contract::etcd::{Trust, WorkerRecord};
 use contract::pb;
 use contract::pb::worker_client::WorkerClient;
 use etcd_client::{Client, ConnectOptions, EventType, GetOptions, WatchOptions};
@@ -25,6 +33,8 @@ pub struct WorkerView {
     pub key: String,
     #[serde(flatten)]
     pub record: WorkerRecord,
+    /// Whether the record verified against the fleet key.
+    pub trust: Trust,
     /// Live status; `None` until the first answer.
     pub state: String,
     pub plan: String,
@@ -42,11 +52,17 @@ pub struct WorkerView {
 }
 
 impl WorkerView {
-    fn new(key: String, record: WorkerRecord) -> WorkerView {
+    fn new(key: String, record: WorkerRecord, trust: Trust) -> WorkerView {
+        let state = if trust == Trust::Untrusted {
+            "untrusted"
+        } else {
+            "unknown"
+        };
         WorkerView {
             key,
             record,
-            state: "unknown".into(),
+            trust,
+            state: state.into(),
             plan: String::new(),
             plan_version: String::new(),
             master_acknowledged: false,
@@ -128,14 +144,16 @@ pub enum FleetEvent {
 /// Credentials for calling workers.
 #[derive(Clone, Default)]
 pub struct WorkerAuth {
-    pub token: Option<String>,
+    /// Derived from the fleet token; `None` only for an explicitly insecure fleet.
+    pub key: Option<Arc<FleetKey>>,
+    /// When set, every worker is called over TLS with it.
     pub tls: Option<ClientTlsConfig>,
 }
 
 impl std::fmt::Debug for WorkerAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerAuth")
-            .field("token", &self.token.is_some())
+            .field("key", &self.key.is_some())
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -197,35 +215,44 @@ impl Fleet {
         self.read().values().cloned().collect()
     }
 
-    /// The workers a selection names.
+    /// The trusted workers a selection names (untrusted records are never called).
     pub fn select(&self, sel: &Selection) -> Vec<WorkerView> {
         self.read()
             .values()
-            .filter(|w| sel.matches(&w.record, &w.key))
+            .filter(|w| w.trust != Trust::Untrusted && sel.matches(&w.record, &w.key))
             .cloned()
             .collect()
     }
 
-    pub(crate) fn upsert(&self, key: String, record: WorkerRecord) {
+    pub(crate) fn upsert(&self, key: String, record: WorkerRecord, trust: Trust) {
         let joined = {
             let mut w = self.write();
             match w.get_mut(&key) {
-                Some(v) if v.record == record => false,
+                Some(v) if v.record == record && v.trust == trust => false,
                 Some(v) => {
-                    // Same address, new process (maybe with other TLS settings): new channel.
+                    // Same key, new process or new trust: a new channel and a fresh view.
                     self.channels
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .remove(&v.record.address);
-                    v.record = record.clone();
+                    *v = WorkerView::new(key.clone(), record.clone(), trust);
                     true
                 }
                 None => {
-                    w.insert(key.clone(), WorkerView::new(key, record.clone()));
+                    w.insert(
+                        key.clone(),
+                        WorkerView::new(key.clone(), record.clone(), trust),
+                    );
                     true
                 }
             }
         };
+        if trust == Trust::Untrusted {
+            if joined {
+                tracing::warn!(%key, address = %record.address, "a worker record that does not verify against the fleet key: listed as untrusted, never contacted");
+            }
+            return;
+        }
         if joined {
             tracing::info!(address = %record.address, "worker joined");
             let _ = self.events.send(FleetEvent::Joined(record));
@@ -244,7 +271,7 @@ impl Fleet {
         }
     }
 
-    pub(crate) fn replace(&self, listed: BTreeMap<String, WorkerRecord>) {
+    pub(crate) fn replace(&self, listed: BTreeMap<String, (WorkerRecord, Trust)>) {
         let gone: Vec<String> = self
             .read()
             .keys()
@@ -254,8 +281,8 @@ impl Fleet {
         for k in gone {
             self.remove(&k);
         }
-        for (k, r) in listed {
-            self.upsert(k, r);
+        for (k, (r, t)) in listed {
+            self.upsert(k, r, t);
         }
     }
 
@@ -265,7 +292,9 @@ impl Fleet {
         if let Some(ch) = channels.get(&record.address) {
             return Ok(WorkerClient::new(ch.clone()));
         }
-        let scheme = if record.tls { "https" } else { "http" };
+        // TLS is the bridge's decision, never the record's.
+        let tls = self.auth.tls.is_some();
+        let scheme = if tls { "https" } else { "http" };
         let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", record.address))
             .map_err(|source| ClientError::Address {
                 address: record.address.clone(),
@@ -273,8 +302,7 @@ impl Fleet {
             })?
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(30));
-        if record.tls {
-            let tls = self.auth.tls.clone().unwrap_or_default();
+        if let Some(tls) = self.auth.tls.clone() {
             endpoint = endpoint
                 .tls_config(tls)
                 .map_err(|source| ClientError::Tls {
@@ -287,15 +315,39 @@ impl Fleet {
         Ok(WorkerClient::new(channel))
     }
 
-    /// A request carrying the fleet token.
-    pub fn request<T>(&self, msg: T) -> tonic::Request<T> {
+    /// A call of `rpc` to the worker of `record`, signed for it when the fleet has a key.
+    pub fn request<T: prost::Message>(
+        &self,
+        record: &WorkerRecord,
+        rpc: &str,
+        msg: T,
+    ) -> tonic::Request<T> {
         let mut req = tonic::Request::new(msg);
-        if let Some(t) = &self.auth.token
-            && let Ok(v) = format!("Bearer {t}").parse()
-        {
-            req.metadata_mut().insert("authorization", v);
+        if let Some(k) = &self.auth.key {
+            auth_grpc::sign(k, &record.id, rpc, &mut req);
         }
         req
+    }
+
+    /// [`Fleet::request`] for a message that can carry secrets: sealed for that worker first.
+    pub fn sealed_request<T: Sealable>(
+        &self,
+        record: &WorkerRecord,
+        rpc: &str,
+        msg: T,
+    ) -> tonic::Request<T> {
+        let msg = auth_grpc::seal_msg(self.auth.key.as_deref(), &record.id, rpc, msg);
+        self.request(record, rpc, msg)
+    }
+
+    /// A sealed answer of `record`'s worker, opened.
+    pub fn open<T: Sealable>(
+        &self,
+        record: &WorkerRecord,
+        rpc: &str,
+        msg: T,
+    ) -> Result<T, contract::auth::AuthError> {
+        auth_grpc::open_msg(self.auth.key.as_deref(), &record.id, rpc, msg)
     }
 
     pub(crate) fn set_status(&self, key: &str, status: Result<pb::WorkerStatus, StatusError>) {
@@ -375,7 +427,11 @@ async fn discover_once(
         .get(prefix, Some(GetOptions::new().with_prefix()))
         .await?;
     let revision = resp.header().map_or(0, |h| h.revision());
-    fleet.replace(listing(resp.kvs().iter().map(|kv| (kv.key(), kv.value()))));
+    let key = fleet.auth.key.clone();
+    fleet.replace(listing(
+        resp.kvs().iter().map(|kv| (kv.key(), kv.value())),
+        key.as_deref(),
+    ));
     let mut stream = client
         .watch(
             prefix,
@@ -403,17 +459,19 @@ async fn discover_once(
     Ok(())
 }
 
-/// The workers of an etcd listing, by key; values that are not worker records are skipped.
+/// The workers of an etcd listing, by key, with their trust; values that are not worker
+/// records (or are over the size limit) are skipped.
 fn listing<'a>(
     kvs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
-) -> BTreeMap<String, WorkerRecord> {
+    key: Option<&FleetKey>,
+) -> BTreeMap<String, (WorkerRecord, Trust)> {
     kvs.into_iter()
         .filter_map(|(k, v)| {
-            let key = String::from_utf8_lossy(k).into_owned();
-            match contract::etcd::decode_record(&key, v, None) {
-                Ok((r, _)) => Some((key, r)),
+            let etcd_key = String::from_utf8_lossy(k).into_owned();
+            match contract::etcd::decode_record(&etcd_key, v, key) {
+                Ok(rt) => Some((etcd_key, rt)),
                 Err(e) => {
-                    tracing::warn!(%key, error = %e, "ignoring a record that is not a worker");
+                    tracing::warn!(key = %etcd_key, error = %e, "ignoring a record that is not a worker");
                     None
                 }
             }
@@ -432,10 +490,14 @@ enum Change {
 fn apply(fleet: &Fleet, change: Change, key: &[u8], value: &[u8]) {
     let key = String::from_utf8_lossy(key).into_owned();
     match change {
-        Change::Put => match contract::etcd::decode_record(&key, value, None) {
-            Ok((r, _)) => fleet.upsert(key, r),
-            Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
-        },
+        Change::Put => {
+            match contract::etcd::decode_record(&key, value, fleet.auth.key.as_deref()) {
+                Ok((r, t)) => fleet.upsert(key, r, t),
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "ignoring a record that is not a worker")
+                }
+            }
+        }
         Change::Delete => fleet.remove(&key),
     }
 }
@@ -448,13 +510,13 @@ pub async fn poll_status(fleet: Arc<Fleet>, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let workers = fleet.workers();
+        let workers = fleet.select(&Selection::default());
         let calls = workers.into_iter().map(|w| {
             let fleet = fleet.clone();
             async move {
                 let result = match fleet.client(&w.record) {
                     Ok(mut c) => {
-                        let req = fleet.request(pb::StatusRequest {});
+                        let req = fleet.request(&w.record, "Status", pb::StatusRequest {});
                         match tokio::time::timeout(Duration::from_secs(2), c.status(req)).await {
                             Ok(Ok(r)) => Ok(r.into_inner()),
                             Ok(Err(s)) => Err(StatusError::Refused(s.message().to_string())),

@@ -36,7 +36,7 @@ fn a_listing_skips_what_is_not_a_worker() {
         (b"/w/junk", b"not json"),
         (b"/w/other", b"{\"id\": 1}"),
     ];
-    let listed = listing(kvs);
+    let listed = listing(kvs, None);
     assert_eq!(listed.keys().collect::<Vec<_>>(), ["/w/a"]);
 }
 
@@ -63,12 +63,12 @@ fn joins_and_leaves_are_announced_once() {
 #[test]
 fn a_new_listing_replaces_the_fleet() {
     let fleet = Fleet::new(WorkerAuth::default());
-    fleet.upsert("/w/a".into(), record("a", 1, &[]));
-    fleet.upsert("/w/b".into(), record("b", 2, &[]));
+    fleet.upsert("/w/a".into(), record("a", 1, &[]), Trust::Unchecked);
+    fleet.upsert("/w/b".into(), record("b", 2, &[]), Trust::Unchecked);
     let mut rx = fleet.subscribe();
     fleet.replace(BTreeMap::from([
-        ("/w/b".to_string(), record("b", 2, &[])),
-        ("/w/c".to_string(), record("c", 3, &[])),
+        ("/w/b".to_string(), (record("b", 2, &[]), Trust::Unchecked)),
+        ("/w/c".to_string(), (record("c", 3, &[]), Trust::Unchecked)),
     ]));
     assert_eq!(drain(&mut rx), ["-/w/a", "+c"]);
     let keys: Vec<String> = fleet.workers().into_iter().map(|w| w.key).collect();
@@ -78,8 +78,16 @@ fn a_new_listing_replaces_the_fleet() {
 #[test]
 fn selections_by_label_id_address_or_key() {
     let fleet = Fleet::new(WorkerAuth::default());
-    fleet.upsert("/w/a".into(), record("a", 1, &[("team", "x")]));
-    fleet.upsert("/w/b".into(), record("b", 2, &[("team", "y")]));
+    fleet.upsert(
+        "/w/a".into(),
+        record("a", 1, &[("team", "x")]),
+        Trust::Unchecked,
+    );
+    fleet.upsert(
+        "/w/b".into(),
+        record("b", 2, &[("team", "y")]),
+        Trust::Unchecked,
+    );
     let ids = |sel: Selection| -> Vec<String> {
         fleet
             .select(&sel)
@@ -112,7 +120,7 @@ fn selections_by_label_id_address_or_key() {
 #[test]
 fn status_answers_and_failures_show_in_the_view() {
     let fleet = Fleet::new(WorkerAuth::default());
-    fleet.upsert("/w/a".into(), record("a", 1, &[]));
+    fleet.upsert("/w/a".into(), record("a", 1, &[]), Trust::Unchecked);
     assert_eq!(fleet.workers()[0].state, "unknown");
     let status = pb::WorkerStatus {
         state: pb::WorkerState::Running as i32,
@@ -134,4 +142,77 @@ fn status_answers_and_failures_show_in_the_view() {
     assert_eq!(w.users, 7, "the last numbers stay");
     fleet.set_status("/w/gone", Err(StatusError::Timeout));
     assert_eq!(fleet.workers().len(), 1);
+}
+
+#[test]
+fn untrusted_records_are_listed_but_never_selected() {
+    let key = Arc::new(FleetKey::from_secret(b"a-fleet-token-of-32-characters!!").unwrap());
+    let fleet = Fleet::new(WorkerAuth {
+        key: Some(key.clone()),
+        tls: None,
+    });
+    let signed = contract::etcd::encode_record("/w/a", &record("a", 1, &[]), Some(&key));
+    let forged = contract::etcd::encode_record("/w/b", &record("b", 2, &[]), None);
+    let other = FleetKey::from_secret(b"not-the-fleet-token-0123456789").unwrap();
+    let wrong = contract::etcd::encode_record("/w/c", &record("c", 3, &[]), Some(&other));
+    // A genuine record copied under another key does not verify either.
+    let moved = signed.clone();
+    for (k, v) in [
+        ("/w/a", &signed),
+        ("/w/b", &forged),
+        ("/w/c", &wrong),
+        ("/w/d", &moved),
+    ] {
+        apply(&fleet, Change::Put, k.as_bytes(), v.as_bytes());
+    }
+    let trust: BTreeMap<String, Trust> = fleet
+        .workers()
+        .into_iter()
+        .map(|w| (w.key, w.trust))
+        .collect();
+    assert_eq!(trust["/w/a"], Trust::Verified);
+    assert_eq!(trust["/w/b"], Trust::Untrusted);
+    assert_eq!(trust["/w/c"], Trust::Untrusted);
+    assert_eq!(trust["/w/d"], Trust::Untrusted);
+    let callable: Vec<String> = fleet
+        .select(&Selection::default())
+        .into_iter()
+        .map(|w| w.key)
+        .collect();
+    assert_eq!(callable, ["/w/a"]);
+    let untrusted = fleet
+        .workers()
+        .into_iter()
+        .find(|w| w.key == "/w/b")
+        .unwrap();
+    assert_eq!(untrusted.state, "untrusted");
+}
+
+#[test]
+fn calls_are_signed_for_their_worker_and_payloads_sealed() {
+    let key = Arc::new(FleetKey::from_secret(b"a-fleet-token-of-32-characters!!").unwrap());
+    let fleet = Fleet::new(WorkerAuth {
+        key: Some(key.clone()),
+        tls: None,
+    });
+    let r = record("w1", 1, &[]);
+    let req = fleet.sealed_request(
+        &r,
+        "Apply",
+        pb::ApplyRequest {
+            plan_json: "{\"headers\": {\"x-api-key\": \"k3y\"}}".into(),
+            ..Default::default()
+        },
+    );
+    assert!(
+        req.get_ref().plan_json.is_empty(),
+        "the plan travels sealed"
+    );
+    let verifier = contract::auth::CallVerifier::new(key.clone(), "w1");
+    assert_eq!(auth_grpc::verify(&verifier, "Apply", &req), Ok(()));
+    let other = contract::auth::CallVerifier::new(key, "w2");
+    assert!(auth_grpc::verify(&other, "Apply", &req).is_err());
+    let opened: pb::ApplyRequest =
+        auth_grpc::open_msg(fleet.auth.key.as_deref(), "w1", "Apply", req.into_inner()).unwrap();
+    assert!(opened.plan_json.contains("k3y"));
 }

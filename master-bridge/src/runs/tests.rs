@@ -157,6 +157,7 @@ async fn setup(with_worker: bool) -> Setup {
                 started_at: 0.0,
                 tls: false,
             },
+            contract::etcd::Trust::Unchecked,
         );
         log.workers.store(1, Ordering::SeqCst);
     }
