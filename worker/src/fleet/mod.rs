@@ -10,6 +10,7 @@
 //! - [`service`]: the gRPC service and the token check; errors become `Status` there.
 //! - [`registry`]: etcd membership.
 
+pub mod auth;
 pub mod controller;
 pub mod registry;
 pub mod service;
