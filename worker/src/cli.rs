@@ -83,7 +83,8 @@ pub struct FleetArgs {
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub labels: Vec<(String, String)>,
 
-    /// Shared secret: every gRPC call must carry `authorization: Bearer <token>`.
+    /// The fleet token (at least 16 characters; prefer LOCUST_HTTP_TOKEN or --token-file, a flag
+    /// shows in `ps`). Never sent: it signs this worker's etcd record and verifies every call.
     #[arg(
         long,
         env = "LOCUST_HTTP_TOKEN",
@@ -91,6 +92,20 @@ pub struct FleetArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+
+    /// A file holding the fleet token (its first line).
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TOKEN_FILE",
+        value_name = "FILE",
+        conflicts_with = "token"
+    )]
+    pub token_file: Option<PathBuf>,
+
+    /// Run fleet mode with neither a token nor mutual TLS: anyone who can reach the gRPC port
+    /// or write to etcd controls this worker. For throw-away local experiments only.
+    #[arg(long, env = "LOCUST_HTTP_INSECURE_NO_FLEET_AUTH")]
+    pub insecure_no_fleet_auth: bool,
 
     /// TLS certificate (PEM) for the gRPC service.
     #[arg(long, value_name = "PEM", requires = "tls_key")]

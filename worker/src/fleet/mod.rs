@@ -30,7 +30,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use crate::cli::FleetArgs;
 use crate::engine::{self, AllowList};
 use controller::Controller;
-use service::{Token, WorkerService, check_token};
+use service::WorkerService;
 
 /// Fleet configuration, parsed and checked completely before anything binds.
 #[derive(Debug, Clone)]
@@ -41,7 +41,8 @@ pub struct FleetConfig {
     pub prefix: String,
     pub ttl_secs: i64,
     pub labels: BTreeMap<String, String>,
-    pub token: Option<Token>,
+    /// From the fleet token; `None` on mutual TLS only, or with --insecure-no-fleet-auth.
+    pub fleet_key: Option<Arc<contract::auth::FleetKey>>,
     pub tls: Option<TlsFiles>,
     pub allow: Option<Arc<AllowList>>,
 }
@@ -116,6 +117,17 @@ impl FleetConfig {
             ))
         };
         anyhow::ensure!(args.ttl >= 2, "--ttl must be at least 2 seconds");
+        let fleet_key = auth::load_key(&auth::CredentialSources {
+            token: args.token.clone(),
+            token_file: args.token_file.clone(),
+            mutual_tls: tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+            insecure: args.insecure_no_fleet_auth,
+        })?;
+        if fleet_key.is_none() && args.insecure_no_fleet_auth {
+            tracing::warn!(
+                "--insecure-no-fleet-auth: calls to this worker are not authenticated; anyone who reaches its port controls it"
+            );
+        }
         Ok(FleetConfig {
             endpoints,
             host,
@@ -123,11 +135,7 @@ impl FleetConfig {
             prefix: etcd::normalize_prefix(&args.etcd_prefix),
             ttl_secs: args.ttl,
             labels: args.labels.iter().cloned().collect(),
-            token: args
-                .token
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .map(Token::new),
+            fleet_key,
             tls,
             allow,
         })
@@ -169,7 +177,7 @@ pub async fn run(
             key,
             record,
             ttl_secs: cfg.ttl_secs,
-            fleet_key: None,
+            fleet_key: cfg.fleet_key.clone(),
         },
         registry_stop.clone(),
     ));
@@ -187,8 +195,8 @@ pub async fn run(
         controller: controller.clone(),
         id: id.clone(),
         labels: cfg.labels.clone(),
+        guard: auth::CallGuard::new(cfg.fleet_key.clone(), &id),
     };
-    let auth = check_token(cfg.token.clone());
     let mut server = Server::builder();
     if let Some(tls) = &cfg.tls {
         let mut tls_config =
@@ -203,20 +211,15 @@ pub async fn run(
         port,
         %id,
         tls = cfg.tls.is_some(),
-        token = cfg.token.is_some(),
+        signed_calls = cfg.fleet_key.is_some(),
         allow = ?cfg.allow,
         "fleet worker serving gRPC"
     );
     let server_stop = CancellationToken::new();
+    // The health service answers without credentials (probes); it tells nothing but SERVING.
     let router = server
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            pb::worker_server::WorkerServer::new(service),
-            auth.clone(),
-        ))
-        .add_service(tonic::service::interceptor::InterceptedService::new(
-            health,
-            auth.clone(),
-        ))
+        .add_service(pb::worker_server::WorkerServer::new(service))
+        .add_service(health)
         .add_service(reflection);
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let stop = server_stop.clone();

@@ -1,5 +1,6 @@
 //! The gRPC `Worker` service: maps requests to the [`Controller`] and its errors to
-//! `tonic::Status`, once, here. Also the token check for every call.
+//! `tonic::Status`, once, here. Every call first passes the [`CallGuard`] (signature, sealed
+//! payloads).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use contract::pb;
 use tonic::{Request, Response, Status};
 
+use super::auth::CallGuard;
 use super::controller::{ApplySpec, ControlError, Controller};
 use crate::engine::http::TRACE_BODY_LIMIT;
 use crate::locust::session::Phase;
@@ -17,6 +19,7 @@ pub struct WorkerService {
     pub controller: Arc<Controller>,
     pub id: String,
     pub labels: BTreeMap<String, String>,
+    pub guard: CallGuard,
 }
 
 impl From<ControlError> for Status {
@@ -37,7 +40,7 @@ impl pb::worker_server::Worker for WorkerService {
         &self,
         request: Request<pb::ApplyRequest>,
     ) -> Result<Response<pb::ApplyResponse>, Status> {
-        let r = request.into_inner();
+        let r = self.guard.open("Apply", request)?;
         let master_port = u16::try_from(r.master_port).map_err(|_| {
             Status::invalid_argument(format!("master_port {} is not a port", r.master_port))
         })?;
@@ -58,16 +61,18 @@ impl pb::worker_server::Worker for WorkerService {
 
     async fn release(
         &self,
-        _: Request<pb::ReleaseRequest>,
+        request: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::ReleaseResponse>, Status> {
+        self.guard.check("Release", &request)?;
         let was_applied = self.controller.release().await;
         Ok(Response::new(pb::ReleaseResponse { was_applied }))
     }
 
     async fn status(
         &self,
-        _: Request<pb::StatusRequest>,
+        request: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::WorkerStatus>, Status> {
+        self.guard.check("Status", &request)?;
         let s = self.controller.status().await;
         let state = if !s.applied {
             pb::WorkerState::Idle
@@ -103,7 +108,7 @@ impl pb::worker_server::Worker for WorkerService {
         &self,
         request: Request<pb::TryRequest>,
     ) -> Result<Response<pb::TryResponse>, Status> {
-        let r = request.into_inner();
+        let r = self.guard.open("Try", request)?;
         let limit = if r.body_limit == 0 {
             TRACE_BODY_LIMIT
         } else {
@@ -166,76 +171,13 @@ impl pb::worker_server::Worker for WorkerService {
                 }
             })
             .collect();
-        Ok(Response::new(pb::TryResponse {
-            steps,
-            passed,
-            sealed: Vec::new(),
-        }))
-    }
-}
-
-/// A shared secret; its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(Arc<str>);
-
-impl Token {
-    pub fn new(s: &str) -> Token {
-        Token(Arc::from(s))
-    }
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
-
-/// Refuses every call without `authorization: Bearer <token>` when a token is configured.
-pub fn check_token(
-    token: Option<Token>,
-) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone {
-    move |request: Request<()>| {
-        let Some(Token(want)) = &token else {
-            return Ok(request);
-        };
-        let given = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if constant_time_eq(given.as_bytes(), want.as_bytes()) {
-            Ok(request)
-        } else {
-            Err(Status::unauthenticated("missing or wrong token"))
-        }
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_check() {
-        let mut check = check_token(Some(Token::new("s3cret")));
-        assert!(check(Request::new(())).is_err());
-        let mut ok = Request::new(());
-        ok.metadata_mut()
-            .insert("authorization", "Bearer s3cret".parse().unwrap());
-        assert!(check(ok).is_ok());
-        let mut bad = Request::new(());
-        bad.metadata_mut()
-            .insert("authorization", "Bearer nope".parse().unwrap());
-        assert_eq!(check(bad).unwrap_err().code(), tonic::Code::Unauthenticated);
-        assert!(check_token(None)(Request::new(())).is_ok());
-        assert_eq!(format!("{:?}", Token::new("s3cret")), "Token(<redacted>)");
+        Ok(Response::new(self.guard.seal(
+            "Try",
+            pb::TryResponse {
+                steps,
+                passed,
+                sealed: Vec::new(),
+            },
+        )))
     }
 }
