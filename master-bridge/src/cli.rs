@@ -87,6 +87,11 @@ pub struct FleetArgs {
     )]
     pub worker_token_file: Option<PathBuf>,
 
+    /// Call workers with neither a fleet token nor a client certificate: any record in etcd is
+    /// believed and nothing proves the bridge to the workers. For throw-away experiments only.
+    #[arg(long, env = "LOCUST_HTTP_INSECURE_NO_FLEET_AUTH", global = true)]
+    pub insecure_no_fleet_auth: bool,
+
     /// CA (PEM) that signed the workers' TLS certificates.
     #[arg(long, value_name = "PEM", global = true)]
     pub worker_tls_ca: Option<PathBuf>,

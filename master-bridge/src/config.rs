@@ -181,6 +181,18 @@ pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
         }
         None => None,
     };
+    let key = fleet_key(args)?;
+    let client_cert = args.worker_tls_cert.is_some();
+    if key.is_none() && !client_cert {
+        if !args.insecure_no_fleet_auth {
+            return Err(ConfigError::Missing(
+                "a fleet token (LOCUST_HTTP_TOKEN or --worker-token-file), or mutual TLS (--worker-tls-ca with --worker-tls-cert/--worker-tls-key), or --insecure-no-fleet-auth",
+            ));
+        }
+        tracing::warn!(
+            "--insecure-no-fleet-auth: worker records are not verified and calls to workers are not signed"
+        );
+    }
     Ok(FleetConfig {
         etcd,
         etcd_prefix: contract::etcd::normalize_prefix(&args.etcd_prefix),
@@ -189,10 +201,7 @@ pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
             port: args.master_port,
         },
         locust_web,
-        worker_auth: WorkerAuth {
-            key: fleet_key(args)?,
-            tls,
-        },
+        worker_auth: WorkerAuth { key, tls },
         data_dir: args.data_dir.clone(),
     })
 }
@@ -298,11 +307,13 @@ mod tests {
         path.display().to_string()
     }
 
-    const FLEET: [&str; 4] = [
+    const FLEET: [&str; 6] = [
         "--etcd-addr",
         "127.0.0.1:2379",
         "--master-host",
         "127.0.0.1",
+        "--worker-token",
+        "a-fleet-token-of-32-characters!!",
     ];
 
     #[test]
@@ -363,6 +374,43 @@ mod tests {
     }
 
     #[test]
+    fn fleet_commands_need_credentials_or_the_insecure_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan_in(dir.path());
+        let base = [
+            "master-bridge",
+            "push",
+            &plan,
+            "--etcd-addr",
+            "e:1",
+            "--master-host",
+            "m",
+        ];
+        let err = config(&base).unwrap_err().to_string();
+        assert!(err.contains("--insecure-no-fleet-auth"), "{err}");
+        let mut weak = base.to_vec();
+        weak.extend_from_slice(&["--worker-token", "short"]);
+        assert!(
+            config(&weak)
+                .unwrap_err()
+                .to_string()
+                .contains("at least 16")
+        );
+        let mut insecure = base.to_vec();
+        insecure.push("--insecure-no-fleet-auth");
+        assert!(config(&insecure).is_ok());
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "a-fleet-token-of-32-characters!!\n").unwrap();
+        let token_file = token_file.display().to_string();
+        let mut from_file = base.to_vec();
+        from_file.extend_from_slice(&["--worker-token-file", &token_file]);
+        let Config::Push(push) = config(&from_file).unwrap() else {
+            panic!("not a push")
+        };
+        assert!(push.fleet.worker_auth.key.is_some());
+    }
+
+    #[test]
     fn good_flags_become_typed_settings() {
         let dir = tempfile::tempdir().unwrap();
         let plan = plan_in(dir.path());
@@ -397,6 +445,8 @@ mod tests {
             FLEET[1],
             FLEET[2],
             FLEET[3],
+            FLEET[4],
+            FLEET[5],
         ])
         .unwrap() else {
             panic!("not serve")

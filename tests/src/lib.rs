@@ -694,9 +694,23 @@ impl Etcd {
 pub struct FleetWorker {
     pub proc: Proc,
     pub port: u16,
+    etcd: String,
+    /// The fleet token this worker was started with (None: insecure or mutual TLS only).
+    pub token: Option<String>,
+    id: tokio::sync::OnceCell<String>,
+}
+
+/// The fleet token the harness gives workers and bridges unless a test says otherwise.
+pub const FLEET_TOKEN: &str = "integration-tests-fleet-token-0123456789";
+
+/// Whether `extra` already sets the fleet credentials (or opts out of them).
+fn sets_credentials(extra: &[&str], flags: &[&str]) -> bool {
+    extra.iter().any(|a| flags.contains(a))
 }
 
 impl FleetWorker {
+    /// Starts a fleet worker; it gets [`FLEET_TOKEN`] (through the environment, as operators
+    /// should pass it) unless `extra` sets credentials itself.
     pub fn start(dir: &Path, name: &str, etcd: &str, extra: &[&str]) -> FleetWorker {
         let port = free_port();
         let mut cmd = Command::new(bin("worker"));
@@ -711,10 +725,90 @@ impl FleetWorker {
         .args(extra)
         .env("WORKER_LOG", "info,worker=debug")
         .env("NO_COLOR", "1");
+        let own = sets_credentials(
+            extra,
+            &[
+                "--token",
+                "--token-file",
+                "--insecure-no-fleet-auth",
+                "--tls-client-ca",
+            ],
+        );
+        let token = if own {
+            extra
+                .iter()
+                .position(|a| *a == "--token")
+                .and_then(|i| extra.get(i + 1))
+                .map(|t| t.to_string())
+        } else {
+            cmd.env("LOCUST_HTTP_TOKEN", FLEET_TOKEN);
+            Some(FLEET_TOKEN.to_string())
+        };
         FleetWorker {
             proc: Proc::spawn(cmd, dir, name),
             port,
+            etcd: etcd.to_string(),
+            token,
+            id: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The worker's id, from its record in etcd (calls are signed for it).
+    pub async fn id(&self) -> String {
+        self.id
+            .get_or_init(|| async {
+                let key = self.key();
+                eventually(
+                    Duration::from_secs(15),
+                    "the worker's etcd record",
+                    || async {
+                        let mut c = etcd_client::Client::connect([self.etcd.as_str()], None)
+                            .await
+                            .ok()?;
+                        let r = c.get(key.as_str(), None).await.ok()?;
+                        let kv = r.kvs().first()?;
+                        let (rec, _) =
+                            contract::etcd::decode_record(&key, kv.value(), None).ok()?;
+                        Some(rec.id)
+                    },
+                )
+                .await
+            })
+            .await
+            .clone()
+    }
+
+    fn fleet_key(&self) -> Option<contract::auth::FleetKey> {
+        self.token
+            .as_deref()
+            .map(|t| contract::auth::FleetKey::from_secret(t.as_bytes()).expect("a long token"))
+    }
+
+    /// A call of `rpc` signed for this worker, as the bridge makes it.
+    pub async fn signed<T: prost::Message>(&self, rpc: &str, msg: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(msg);
+        if let Some(k) = self.fleet_key() {
+            contract::auth::grpc::sign(&k, &self.id().await, rpc, &mut req);
+        }
+        req
+    }
+
+    /// [`FleetWorker::signed`] for a message that travels sealed (Apply, Try).
+    pub async fn sealed<T: contract::auth::grpc::Sealable>(
+        &self,
+        rpc: &str,
+        msg: T,
+    ) -> tonic::Request<T> {
+        let k = self.fleet_key();
+        let msg = contract::auth::grpc::seal_msg(k.as_ref(), &self.id().await, rpc, msg);
+        self.signed(rpc, msg).await
+    }
+
+    /// A sealed answer (Try's), opened.
+    pub async fn open<T: contract::auth::grpc::Sealable>(&self, rpc: &str, msg: T) -> T {
+        let k = self.fleet_key();
+        contract::auth::grpc::open_msg(k.as_ref(), &self.id().await, rpc, msg)
+            .expect("the worker's answer opens")
     }
 
     pub fn key(&self) -> String {
@@ -818,6 +912,17 @@ impl BridgeProc {
         .args(extra)
         .env("BRIDGE_LOG", "info,master_bridge=debug")
         .env("NO_COLOR", "1");
+        if !sets_credentials(
+            extra,
+            &[
+                "--worker-token",
+                "--worker-token-file",
+                "--worker-tls-cert",
+                "--insecure-no-fleet-auth",
+            ],
+        ) {
+            cmd.env("LOCUST_HTTP_TOKEN", FLEET_TOKEN);
+        }
         let b = BridgeProc {
             proc: Proc::spawn(cmd, dir, name),
             port,

@@ -127,19 +127,29 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     let target = Target::start(TargetConfig::default()).await;
     let master = Master::start(&dir, "master", MasterOpts::web());
     // Workers that require a token; the bridge has it.
-    let token = ["--worker-token", "fleet-secret"];
+    let token = ["--worker-token", "a-fleet-secret-of-thirty-two-chars"];
     let mut bridge = BridgeProc::start(&dir, "bridge1", &etcd, &master, &token).await;
     let a = FleetWorker::start(
         &dir,
         "a",
         &etcd.endpoint(),
-        &["--label", "team=a", "--token", "fleet-secret"],
+        &[
+            "--label",
+            "team=a",
+            "--token",
+            "a-fleet-secret-of-thirty-two-chars",
+        ],
     );
     let b = FleetWorker::start(
         &dir,
         "b",
         &etcd.endpoint(),
-        &["--label", "team=b", "--token", "fleet-secret"],
+        &[
+            "--label",
+            "team=b",
+            "--token",
+            "a-fleet-secret-of-thirty-two-chars",
+        ],
     );
     eventually(Duration::from_secs(10), "two workers", || async {
         (bridge.workers().await.len() == 2).then_some(())

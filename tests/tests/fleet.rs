@@ -83,28 +83,43 @@ async fn grpc_refusals_try_and_idempotent_apply() {
     let dir = test_dir("fleet_grpc");
     let etcd = Etcd::start(&dir).await;
     let target = Target::start(TargetConfig::default()).await;
-    let token = Some("s3cret");
     let w = FleetWorker::start(
         &dir,
         "w",
         &etcd.endpoint(),
-        &["--token", "s3cret", "--allow-target", "127.0.0.1"],
+        &["--allow-target", "127.0.0.1"],
     );
     let mut c = w.client().await;
 
-    // No token, wrong token.
+    // Unsigned; the token itself as a bearer header; signed with another fleet's key; a signed
+    // call replayed: all refused.
     let e = c
         .status(authed(pb::StatusRequest {}, None))
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unauthenticated);
     let e = c
-        .status(authed(pb::StatusRequest {}, Some("nope")))
+        .status(authed(pb::StatusRequest {}, Some(FLEET_TOKEN)))
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    let other = contract::auth::FleetKey::from_secret(b"another-fleet-token-0123456789").unwrap();
+    let mut forged = tonic::Request::new(pb::StatusRequest {});
+    contract::auth::grpc::sign(&other, &w.id().await, "Status", &mut forged);
+    let e = c.status(forged).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    let once = w.signed("Status", pb::StatusRequest {}).await;
+    let replay = {
+        let mut r = tonic::Request::new(pb::StatusRequest {});
+        *r.metadata_mut() = once.metadata().clone();
+        r
+    };
+    c.status(once).await.unwrap();
+    let e = c.status(replay).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unauthenticated);
+    assert!(e.message().contains("already used"), "{}", e.message());
     let s = c
-        .status(authed(pb::StatusRequest {}, token))
+        .status(w.signed("Status", pb::StatusRequest {}).await)
         .await
         .unwrap()
         .into_inner();
@@ -114,7 +129,7 @@ async fn grpc_refusals_try_and_idempotent_apply() {
     let bad = json!({"name": "x", "transactions": [{"name": "t", "weight": 0,
         "steps": [{"name": "s", "method": "FETCH"}]}]});
     let e = c
-        .apply(authed(apply_request(&bad, 5557), token))
+        .apply(w.sealed("Apply", apply_request(&bad, 5557)).await)
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
@@ -133,26 +148,29 @@ async fn grpc_refusals_try_and_idempotent_apply() {
     let victim = json!({"name": "x", "host": "http://10.9.9.9",
         "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]});
     let e = c
-        .apply(authed(apply_request(&victim, 5557), token))
+        .apply(w.sealed("Apply", apply_request(&victim, 5557)).await)
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::PermissionDenied, "{}", e.message());
     assert!(e.message().contains("10.9.9.9"), "{}", e.message());
     let e = c
-        .r#try(authed(
-            pb::TryRequest {
-                plan_json: victim.to_string(),
-                transaction: "t".into(),
-                ..Default::default()
-            },
-            token,
-        ))
+        .r#try(
+            w.sealed(
+                "Try",
+                pb::TryRequest {
+                    plan_json: victim.to_string(),
+                    transaction: "t".into(),
+                    ..Default::default()
+                },
+            )
+            .await,
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::PermissionDenied);
     // Still idle: nothing was applied.
     let s = c
-        .status(authed(pb::StatusRequest {}, token))
+        .status(w.signed("Status", pb::StatusRequest {}).await)
         .await
         .unwrap()
         .into_inner();
@@ -165,17 +183,21 @@ async fn grpc_refusals_try_and_idempotent_apply() {
     let mut shop_here = shop.clone();
     shop_here["host"] = json!(target.url());
     let r = c
-        .r#try(authed(
-            pb::TryRequest {
-                plan_json: shop_here.to_string(),
-                transaction: "checkout".into(),
-                ..Default::default()
-            },
-            token,
-        ))
+        .r#try(
+            w.sealed(
+                "Try",
+                pb::TryRequest {
+                    plan_json: shop_here.to_string(),
+                    transaction: "checkout".into(),
+                    ..Default::default()
+                },
+            )
+            .await,
+        )
         .await
         .unwrap()
         .into_inner();
+    let r = w.open("Try", r).await;
     assert!(r.passed, "{r:?}");
     assert_eq!(r.steps.len(), 2);
     assert_eq!(r.steps[0].status, 200);
@@ -184,37 +206,47 @@ async fn grpc_refusals_try_and_idempotent_apply() {
     assert_eq!(r.steps[1].status, 201);
     assert!(r.steps[1].assertions.iter().all(|a| a.passed));
     let r = c
-        .r#try(authed(
-            pb::TryRequest {
-                plan_json: shop_here.to_string(),
-                transaction: "browse".into(),
-                step: Some(0),
-                ..Default::default()
-            },
-            token,
-        ))
+        .r#try(
+            w.sealed(
+                "Try",
+                pb::TryRequest {
+                    plan_json: shop_here.to_string(),
+                    transaction: "browse".into(),
+                    step: Some(0),
+                    ..Default::default()
+                },
+            )
+            .await,
+        )
         .await
         .unwrap()
         .into_inner();
+    let r = w.open("Try", r).await;
     assert_eq!(r.steps[0].response_body, "<html><body>shop</body></html>");
 
     // Apply (no master listening yet): connecting; the same again changes nothing.
     let master_port = free_port();
     let first = c
-        .apply(authed(apply_request(&shop_here, master_port), token))
+        .apply(
+            w.sealed("Apply", apply_request(&shop_here, master_port))
+                .await,
+        )
         .await
         .unwrap()
         .into_inner();
     assert!(first.changed);
     let again = c
-        .apply(authed(apply_request(&shop_here, master_port), token))
+        .apply(
+            w.sealed("Apply", apply_request(&shop_here, master_port))
+                .await,
+        )
         .await
         .unwrap()
         .into_inner();
     assert!(!again.changed);
     assert_eq!(again.plan_version, first.plan_version);
     let s = c
-        .status(authed(pb::StatusRequest {}, token))
+        .status(w.signed("Status", pb::StatusRequest {}).await)
         .await
         .unwrap()
         .into_inner();
@@ -222,20 +254,20 @@ async fn grpc_refusals_try_and_idempotent_apply() {
     assert_eq!(s.plan_name, "shop");
     assert_eq!(s.master, format!("127.0.0.1:{master_port}"));
     let rel = c
-        .release(authed(pb::ReleaseRequest {}, token))
+        .release(w.signed("Release", pb::ReleaseRequest {}).await)
         .await
         .unwrap()
         .into_inner();
     assert!(rel.was_applied);
     let s = c
-        .status(authed(pb::StatusRequest {}, token))
+        .status(w.signed("Status", pb::StatusRequest {}).await)
         .await
         .unwrap()
         .into_inner();
     assert_eq!(s.state(), pb::WorkerState::Idle);
 
     // The token never reaches the logs.
-    assert!(!w.proc.log_text().contains("s3cret"));
+    assert!(!w.proc.log_text().contains(FLEET_TOKEN));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,9 +286,12 @@ async fn applied_plans_run_exactly_and_switch_without_loss() {
     let mut clients = Vec::new();
     for w in &workers {
         let mut c = w.client().await;
-        c.apply(authed(apply_request(&shop, master.opts.bind_port), None))
-            .await
-            .unwrap();
+        c.apply(
+            w.sealed("Apply", apply_request(&shop, master.opts.bind_port))
+                .await,
+        )
+        .await
+        .unwrap();
         clients.push(c);
     }
     master.wait_web().await;
@@ -278,7 +313,11 @@ async fn applied_plans_run_exactly_and_switch_without_loss() {
     let before = target.total();
     let bad = json!({"name": "x", "transactions": []});
     let e = clients[0]
-        .apply(authed(apply_request(&bad, master.opts.bind_port), None))
+        .apply(
+            workers[0]
+                .sealed("Apply", apply_request(&bad, master.opts.bind_port))
+                .await,
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::InvalidArgument);
@@ -286,7 +325,7 @@ async fn applied_plans_run_exactly_and_switch_without_loss() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(target.total() > before, "the previous plan stopped");
     let s = clients[0]
-        .status(authed(pb::StatusRequest {}, None))
+        .status(workers[0].signed("Status", pb::StatusRequest {}).await)
         .await
         .unwrap()
         .into_inner();
@@ -297,9 +336,12 @@ async fn applied_plans_run_exactly_and_switch_without_loss() {
     // A new plan while running: users switch, nothing lost or counted twice.
     let mut ping = ping_plan("10ms");
     ping["host"] = json!(target.url());
-    for c in &mut clients {
+    for (c, w) in clients.iter_mut().zip(&workers) {
         let r = c
-            .apply(authed(apply_request(&ping, master.opts.bind_port), None))
+            .apply(
+                w.sealed("Apply", apply_request(&ping, master.opts.bind_port))
+                    .await,
+            )
             .await
             .unwrap();
         assert!(r.into_inner().changed);
@@ -311,7 +353,7 @@ async fn applied_plans_run_exactly_and_switch_without_loss() {
     )
     .await;
     let s = clients[1]
-        .status(authed(pb::StatusRequest {}, None))
+        .status(workers[1].signed("Status", pb::StatusRequest {}).await)
         .await
         .unwrap()
         .into_inner();
@@ -358,7 +400,10 @@ async fn an_etcd_outage_neither_stops_load_nor_loses_workers() {
     for w in &workers {
         w.client()
             .await
-            .apply(authed(apply_request(&plan, master.opts.bind_port), None))
+            .apply(
+                w.sealed("Apply", apply_request(&plan, master.opts.bind_port))
+                    .await,
+            )
             .await
             .unwrap();
     }
