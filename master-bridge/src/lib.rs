@@ -14,6 +14,7 @@
 pub mod api;
 pub mod bridge;
 pub mod cli;
+pub mod convert;
 pub mod demo;
 pub mod fleet;
 pub mod master;

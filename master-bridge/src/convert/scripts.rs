@@ -1,0 +1,764 @@
+//! Postman test scripts → plan assertions and extractors, where a line says something a plan
+//! can say; every other line is noted with its number and text.
+//!
+//! Understood: `pm.response.to.have.status(n)`, `pm.expect(pm.response.code).to.eql(n)` (and
+//! `.oneOf([...])`), `pm.response.to.have.header(name[, value])`, `pm.response.to.be.json`,
+//! `pm.expect(<json>).to.eql(v)`, `.to.exist`, `.to.not.exist`, `.to.have.property(k[, v])`,
+//! `.to.be.true/false`, `pm.expect(pm.response.responseTime).to.be.below(n)`,
+//! `pm.expect(pm.response.text()).to.include(s)`, `pm.expect(pm.response.headers.get(h))...`,
+//! `pm.environment.set / collectionVariables.set / globals.set / variables.set` and
+//! `postman.setEnvironmentVariable / setGlobalVariable("name", <json> | header | status)`,
+//! and the old syntax `tests["..."] = responseCode.code === n`, `responseBody.has(s)`,
+//! `responseTime < n`, `<json>.hasOwnProperty(k)`, `<json> === v`. `<json>` is
+//! `pm.response.json()`, `JSON.parse(responseBody)` or a variable holding one, followed by
+//! `.key`, `[0]` or `["key"]`. Wrappers (`pm.test(..., function () {`, `});`), comments,
+//! blank lines and `console.*` carry nothing and are skipped; checks inside an `if` are only
+//! translated when its condition is a status check (extractors run only on a passing step).
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::build::{Notes, StepOut};
+use super::text::{scalar_text, var_name};
+
+/// The assertions and extractors a script translates to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Translated {
+    pub asserts: Vec<Value>,
+    pub extracts: Vec<Value>,
+}
+
+impl Translated {
+    pub fn is_empty(&self) -> bool {
+        self.asserts.is_empty() && self.extracts.is_empty()
+    }
+
+    pub fn apply(&self, step: &mut StepOut) {
+        for a in &self.asserts {
+            step.add_assert(a.clone());
+        }
+        for e in &self.extracts {
+            step.add_extract(e.clone());
+        }
+    }
+}
+
+/// `listen` and the script's lines of one Postman event.
+pub(crate) fn event_lines(ev: &Value) -> (String, Vec<String>) {
+    let listen = ev
+        .get("listen")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let lines = match ev.pointer("/script/exec") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(scalar_text)
+            .flat_map(|l| l.lines().map(str::to_string).collect::<Vec<_>>())
+            .collect(),
+        Some(Value::String(s)) => s.lines().map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    (listen, lines)
+}
+
+/// Notes every line of a script that is not translated (pre-request scripts); empty scripts
+/// and comments are not noise.
+pub(crate) fn note_untranslated(lines: &[String], listen: &str, item: &str, notes: &mut Notes) {
+    let what = if listen == "prerequest" {
+        "pre-request"
+    } else {
+        listen
+    };
+    for (i, l) in lines.iter().enumerate() {
+        let t = l.trim();
+        if is_blank(t) {
+            continue;
+        }
+        notes.add(
+            item,
+            format!("{what} script line {}: not carried over: {t}", i + 1),
+        );
+    }
+}
+
+fn is_blank(t: &str) -> bool {
+    t.is_empty() || t.starts_with("//") || t.chars().all(|c| "{}();".contains(c))
+}
+
+#[derive(Clone)]
+enum Alias {
+    Json(String),
+    Check(Value),
+}
+
+struct Tr<'a> {
+    out: Translated,
+    aliases: HashMap<String, Alias>,
+    /// One entry per open `{`: false inside a branch whose checks are not translated.
+    frames: Vec<bool>,
+    /// `tests["name"]` already translated, by name.
+    tests: HashMap<String, Value>,
+    notes: &'a mut Notes,
+    item: &'a str,
+}
+
+/// Translates a test script.
+pub(crate) fn translate(lines: &[String], item: &str, notes: &mut Notes) -> Translated {
+    let mut tr = Tr {
+        out: Translated::default(),
+        aliases: HashMap::new(),
+        frames: Vec::new(),
+        tests: HashMap::new(),
+        notes,
+        item,
+    };
+    for (i, line) in lines.iter().enumerate() {
+        tr.line(i + 1, line.trim());
+    }
+    tr.out
+}
+
+impl Tr<'_> {
+    fn note(&mut self, n: usize, line: &str, why: &str) {
+        self.notes
+            .add(self.item, format!("test script line {n}: {why}: {line}"));
+    }
+
+    fn active(&self) -> bool {
+        self.frames.iter().all(|f| *f)
+    }
+
+    fn line(&mut self, n: usize, line: &str) {
+        if line.is_empty() || line.starts_with("//") {
+            return;
+        }
+        let mut rest = line;
+        // Leading closers: `}`, `});`, `} else {`.
+        loop {
+            rest = rest.trim_start();
+            if let Some(r) = rest.strip_prefix('}') {
+                self.frames.pop();
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix(')').or_else(|| rest.strip_prefix(';')) {
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        if let Some(r) = rest.strip_prefix("else") {
+            let r = r.trim_start();
+            let open = r.find('{').map(|i| i + 1).unwrap_or(r.len());
+            self.frames.push(false);
+            self.note(n, line, "an else branch is not translated");
+            rest = &r[open..];
+        } else if rest.starts_with("if") && rest[2..].trim_start().starts_with('(') {
+            let after = rest[2..].trim_start();
+            let Some(close) = matching(after, 0) else {
+                self.note(n, line, "not understood");
+                return;
+            };
+            let cond = &after[1..close];
+            // Transparent when the step must pass it anyway: extractors run only then.
+            let status = match self.cond(cond) {
+                Some(c) => c.get("status").is_some() || self.out.asserts.contains(&c),
+                None => false,
+            };
+            if !status {
+                self.note(
+                    n,
+                    line,
+                    "a condition is not translated, nor the checks under it",
+                );
+            }
+            let r = after[close + 1..].trim_start();
+            match r.strip_prefix('{') {
+                Some(r) => {
+                    self.frames.push(status);
+                    rest = r;
+                }
+                None => {
+                    // `if (cond) statement;` on one line.
+                    if status && self.active() {
+                        self.statements(n, line, r);
+                    }
+                    return;
+                }
+            }
+        } else if let Some(r) = test_wrapper(rest) {
+            self.frames.push(true);
+            rest = r;
+        }
+        self.statements(n, line, rest);
+    }
+
+    /// Translates the `;`-separated statements of `text` (part of `line`).
+    fn statements(&mut self, n: usize, line: &str, text: &str) {
+        for stmt in split_top(text, ';') {
+            let mut s = stmt.trim();
+            // Trailing closers of a one-line `pm.test(..., function () { ... })`.
+            let mut pops = 0;
+            loop {
+                if let Some(r) = s.strip_suffix(')') {
+                    if balance(r, '(', ')') < 0 || r.trim_end().ends_with('}') {
+                        s = r.trim_end();
+                        continue;
+                    }
+                }
+                if let Some(r) = s.strip_suffix('}') {
+                    if balance(r, '{', '}') <= 0 {
+                        pops += 1;
+                        s = r.trim_end();
+                        continue;
+                    }
+                }
+                break;
+            }
+            if !s.is_empty() && !s.starts_with("console.") && !s.starts_with("//") {
+                if self.active() {
+                    if !self.statement(s) {
+                        self.note(n, line, "not translated");
+                    }
+                } else {
+                    self.note(n, line, "inside a branch that is not translated");
+                }
+            }
+            let opens = balance(s, '{', '}');
+            for _ in 0..opens.max(0) {
+                self.frames.push(true);
+            }
+            for _ in 0..(pops + (-opens).max(0)) {
+                self.frames.pop();
+            }
+        }
+    }
+
+    /// One statement; false when it says nothing a plan can say.
+    fn statement(&mut self, s: &str) -> bool {
+        // Declarations and assignments: remember what the name stands for.
+        let decl = ["var ", "let ", "const "]
+            .iter()
+            .find_map(|k| s.strip_prefix(k))
+            .or_else(|| (!s.starts_with("tests")).then_some(s));
+        if let Some(d) = decl
+            && let Some((name, expr)) = split_assign(d)
+            && is_ident(name)
+        {
+            if let Some(p) = self.json_path(expr) {
+                self.aliases.insert(name.to_string(), Alias::Json(p));
+                return true;
+            }
+            if let Some(c) = self.cond(expr) {
+                self.aliases.insert(name.to_string(), Alias::Check(c));
+                return true;
+            }
+            return false;
+        }
+        if let Some(r) = s.strip_prefix("tests")
+            && let Some((name, expr)) = split_assign(r)
+        {
+            let c = self.cond(expr);
+            if let (Some(c), Some(name)) = (&c, string_lit(name)) {
+                self.tests.insert(name, c.clone());
+            }
+            return self.push_check(c);
+        }
+        for setter in [
+            "pm.environment.set(",
+            "pm.collectionVariables.set(",
+            "pm.globals.set(",
+            "pm.variables.set(",
+            "postman.setEnvironmentVariable(",
+            "postman.setGlobalVariable(",
+        ] {
+            if let Some(args) = s.strip_prefix(setter).and_then(|a| a.strip_suffix(')')) {
+                let parts = split_top(args, ',');
+                let [name, expr] = parts.as_slice() else {
+                    return false;
+                };
+                let Some(name) = string_lit(name.trim()) else {
+                    return false;
+                };
+                let Some(source) = self.source(expr.trim()) else {
+                    return false;
+                };
+                let mut e = json!({"var": var_name(&name)});
+                if let (Some(o), Some(src)) = (e.as_object_mut(), source.as_object()) {
+                    o.extend(src.clone());
+                }
+                self.out.extracts.push(e);
+                return true;
+            }
+        }
+        if let Some(r) = s.strip_prefix("pm.response.to.") {
+            return self.response_to(r);
+        }
+        if let Some(r) = s.strip_prefix("pm.expect(") {
+            let Some(close) = matching(&format!("({r}"), 0) else {
+                return false;
+            };
+            let subject = &r[..close - 1];
+            let chain = &r[close..];
+            return self.expect(subject.trim(), chain);
+        }
+        false
+    }
+
+    fn push_check(&mut self, c: Option<Value>) -> bool {
+        match c {
+            Some(c) => {
+                if !self.out.asserts.contains(&c) {
+                    self.out.asserts.push(c);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `pm.response.to.<rest>`.
+    fn response_to(&mut self, rest: &str) -> bool {
+        let words = chain_words(rest);
+        let (op, args) = match words.last() {
+            Some(w) => w.clone(),
+            None => return false,
+        };
+        let c = match op.as_str() {
+            "status" => args
+                .first()
+                .and_then(|a| a.parse::<u16>().ok())
+                .map(|n| json!({"status": n})),
+            "header" => match args.as_slice() {
+                [h] => string_lit(h).map(|h| json!({"header": h, "contains": ""})),
+                [h, v] => match (string_lit(h), string_lit(v)) {
+                    (Some(h), Some(v)) => Some(json!({"header": h, "equals": v})),
+                    _ => None,
+                },
+                _ => None,
+            },
+            "json" => Some(json!({"header": "Content-Type", "contains": "json"})),
+            "jsonBody" => match args.as_slice() {
+                [] => Some(json!({"header": "Content-Type", "contains": "json"})),
+                [k] => string_lit(k).map(|k| json!({"json": path_of_dotted(&k), "exists": true})),
+                _ => None,
+            },
+            _ => None,
+        };
+        self.push_check(c)
+    }
+
+    /// `pm.expect(subject)<chain>`.
+    fn expect(&mut self, subject: &str, chain: &str) -> bool {
+        let words = chain_words(chain);
+        let negated = words.iter().any(|(w, _)| w == "not");
+        let Some((op, args)) = words.iter().rev().find(|(w, _)| w != "not").cloned() else {
+            return false;
+        };
+        let arg = args.first().map(String::as_str).unwrap_or("");
+        let num = arg.parse::<u64>().ok();
+        let c = if matches!(subject, "pm.response.code" | "responseCode.code") {
+            match (op.as_str(), negated) {
+                ("eql" | "equal" | "equals" | "eq", false) => num
+                    .filter(|n| (100..600).contains(n))
+                    .map(|n| json!({"status": n})),
+                ("oneOf", false) => {
+                    let list: Option<Vec<u64>> = serde_json::from_str::<Vec<u64>>(arg).ok();
+                    list.filter(|l| !l.is_empty()).map(|l| json!({"status": l}))
+                }
+                _ => None,
+            }
+        } else if subject == "pm.response.responseTime" {
+            match (op.as_str(), negated) {
+                ("below" | "lessThan" | "lt", false) => {
+                    num.map(|n| json!({"response_time_under_ms": n}))
+                }
+                ("most" | "lte", false) => num.map(|n| json!({"response_time_under_ms": n + 1})),
+                _ => None,
+            }
+        } else if matches!(subject, "pm.response.text()" | "responseBody") {
+            match (op.as_str(), negated) {
+                ("include" | "includes" | "contain" | "contains" | "string", false) => {
+                    string_lit(arg).map(|s| json!({"body_contains": s}))
+                }
+                _ => None,
+            }
+        } else if let Some(h) = header_subject(subject) {
+            match (op.as_str(), negated) {
+                ("eql" | "equal" | "equals" | "eq", false) => {
+                    string_lit(arg).map(|v| json!({"header": h, "equals": v}))
+                }
+                ("include" | "includes" | "contain" | "contains" | "string", false) => {
+                    string_lit(arg).map(|v| json!({"header": h, "contains": v}))
+                }
+                ("exist", false) | ("undefined", true) => {
+                    Some(json!({"header": h, "contains": ""}))
+                }
+                _ => None,
+            }
+        } else if let Some(p) = self.json_path(subject) {
+            match (op.as_str(), negated) {
+                ("eql" | "equal" | "equals" | "eq", false) => {
+                    literal(arg).map(|v| json!({"json": p, "equals": v}))
+                }
+                ("exist", neg) => Some(json!({"json": p, "exists": !neg})),
+                ("undefined", neg) => Some(json!({"json": p, "exists": neg})),
+                ("true", false) => Some(json!({"json": p, "equals": true})),
+                ("false", false) => Some(json!({"json": p, "equals": false})),
+                ("property", false) => match args.as_slice() {
+                    [k] => string_lit(k).map(|k| json!({"json": child(&p, &k), "exists": true})),
+                    [k, v] => match (string_lit(k), literal(v)) {
+                        (Some(k), Some(v)) => Some(json!({"json": child(&p, &k), "equals": v})),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            }
+        } else {
+            None
+        };
+        self.push_check(c)
+    }
+
+    /// A boolean expression of the old `tests[...] = ...` syntax.
+    fn cond(&self, e: &str) -> Option<Value> {
+        let e = e.trim().trim_end_matches(';').trim();
+        if let Some(Alias::Check(c)) = self.aliases.get(e) {
+            return Some(c.clone());
+        }
+        if let Some(name) = e.strip_prefix("tests[").and_then(|r| r.strip_suffix(']')) {
+            return self.tests.get(&string_lit(name)?).cloned();
+        }
+        for op in ["===", "=="] {
+            if let Some((l, r)) = e.split_once(op) {
+                let (l, r) = (l.trim(), r.trim());
+                if matches!(l, "responseCode.code" | "pm.response.code") {
+                    return r.parse::<u16>().ok().map(|n| json!({"status": n}));
+                }
+                if let Some(p) = self.json_path(l) {
+                    return literal(r).map(|v| json!({"json": p, "equals": v}));
+                }
+                return None;
+            }
+        }
+        for (op, extra) in [("<=", 1), ("<", 0)] {
+            if let Some((l, r)) = e.split_once(op)
+                && matches!(l.trim(), "responseTime" | "pm.response.responseTime")
+            {
+                return r
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .map(|n| json!({"response_time_under_ms": n + extra}));
+            }
+        }
+        if let Some(arg) = call_arg(e, "responseBody.has(") {
+            return string_lit(arg).map(|s| json!({"body_contains": s}));
+        }
+        for h in [
+            "responseHeaders.hasOwnProperty(",
+            "postman.getResponseHeader(",
+            "pm.response.headers.has(",
+        ] {
+            if let Some(arg) = call_arg(e, h) {
+                return string_lit(arg).map(|h| json!({"header": h, "contains": ""}));
+            }
+        }
+        if let Some(i) = e.find(".hasOwnProperty(") {
+            let base = self.json_path(&e[..i])?;
+            let k = string_lit(call_arg(&e[i..], ".hasOwnProperty(")?)?;
+            return Some(json!({"json": child(&base, &k), "exists": true}));
+        }
+        if let Some((k, obj)) = e.split_once(" in ") {
+            let k = string_lit(k.trim())?;
+            let base = self.json_path(obj.trim())?;
+            return Some(json!({"json": child(&base, &k), "exists": true}));
+        }
+        None
+    }
+
+    /// What a `set("name", expr)` extracts: a JSON path, a header or the status.
+    fn source(&self, e: &str) -> Option<Value> {
+        if let Some(p) = self.json_path(e) {
+            return Some(json!({"json": p}));
+        }
+        if let Some(h) = header_subject(e) {
+            return Some(json!({"header": h}));
+        }
+        matches!(e, "pm.response.code" | "responseCode.code").then(|| json!({"status": true}))
+    }
+
+    /// `pm.response.json().a[0]["b"]` (or an alias) as the JSONPath `$.a[0].b`.
+    fn json_path(&self, e: &str) -> Option<String> {
+        let mut e = e.trim();
+        for fallback in ["|| {}", "|| []", "||{}", "||[]"] {
+            if let Some(r) = e.strip_suffix(fallback) {
+                e = r.trim_end();
+            }
+        }
+        let (mut path, mut rest) = if let Some(r) = e.strip_prefix("pm.response.json()") {
+            ("$".to_string(), r)
+        } else if let Some(r) = e.strip_prefix("JSON.parse(responseBody)") {
+            ("$".to_string(), r)
+        } else {
+            let end = e
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(e.len());
+            match self.aliases.get(&e[..end]) {
+                Some(Alias::Json(p)) => (p.clone(), &e[end..]),
+                _ => return None,
+            }
+        };
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('.') {
+                let end = r
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                    .unwrap_or(r.len());
+                let key = &r[..end];
+                if key.is_empty() || key == "length" {
+                    return None;
+                }
+                path = child(&path, key);
+                rest = &r[end..];
+            } else if let Some(r) = rest.strip_prefix('[') {
+                let close = r.find(']')?;
+                let inner = r[..close].trim();
+                if let Ok(i) = inner.parse::<usize>() {
+                    path = format!("{path}[{i}]");
+                } else {
+                    path = child(&path, &string_lit(inner)?);
+                }
+                rest = &r[close + 1..];
+            } else {
+                return None;
+            }
+        }
+        Some(path)
+    }
+}
+
+/// The rest of a line after `pm.test("...", function () {` or `pm.test("...", () => {`.
+fn test_wrapper(s: &str) -> Option<&str> {
+    let r = s.strip_prefix("pm.test(")?;
+    let brace = r.find('{')?;
+    let head = &r[..brace];
+    (head.contains("function") || head.contains("=>")).then(|| &r[brace + 1..])
+}
+
+/// The index of the `)` matching the `(` at `open`, outside strings.
+fn matching(s: &str, open: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices().skip_while(|(i, _)| *i < open) {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits on `sep` outside strings, parentheses, brackets and braces.
+fn split_top(s: &str, sep: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in s.chars() {
+        if let Some(q) = quote {
+            cur.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+        if c == sep && depth == 0 {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Opening minus closing characters, outside strings and regex literals.
+fn balance(s: &str, open: char, close: char) -> i32 {
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut prev = ' ';
+    for c in s.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c == '"' || c == '\'' || c == '`' || (c == '/' && "=(,:!&|?{};".contains(prev)) {
+            quote = Some(c);
+        } else if c == open {
+            n += 1;
+        } else if c == close {
+            n -= 1;
+        }
+        if !c.is_whitespace() {
+            prev = c;
+        }
+    }
+    n
+}
+
+/// `name = expr` (not `==`), the name trimmed.
+fn split_assign(s: &str) -> Option<(&str, &str)> {
+    let i = s.find('=')?;
+    if s[i + 1..].starts_with('=') || s[..i].ends_with(['!', '<', '>', '=']) {
+        return None;
+    }
+    let name = s[..i].trim();
+    let name = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
+    Some((name, s[i + 1..].trim()))
+}
+
+fn is_ident(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+}
+
+/// `'x'`, `"x"` or `` `x` `` (no interpolation) as its text.
+fn string_lit(s: &str) -> Option<String> {
+    let s = s.trim();
+    let q = s.chars().next()?;
+    if !matches!(q, '"' | '\'' | '`') || s.len() < 2 || !s.ends_with(q) {
+        return None;
+    }
+    let inner = &s[1..s.len() - 1];
+    if q == '`' && inner.contains("${") {
+        return None;
+    }
+    if q == '"' {
+        return serde_json::from_str(s).ok();
+    }
+    Some(
+        inner
+            .replace(&format!("\\{q}"), &q.to_string())
+            .replace("\\\\", "\\"),
+    )
+}
+
+/// A JavaScript literal as JSON: numbers, booleans, null, strings, JSON objects and arrays.
+fn literal(s: &str) -> Option<Value> {
+    let s = s.trim();
+    if let Some(t) = string_lit(s) {
+        return Some(Value::String(t));
+    }
+    serde_json::from_str(s).ok()
+}
+
+/// The argument of a call `prefix...)` that `e` is.
+fn call_arg<'a>(e: &'a str, prefix: &str) -> Option<&'a str> {
+    e.trim().strip_prefix(prefix)?.strip_suffix(')')
+}
+
+/// `pm.response.headers.get("X")` or `postman.getResponseHeader("X")` → `X`.
+fn header_subject(e: &str) -> Option<String> {
+    let arg = call_arg(e, "pm.response.headers.get(")
+        .or_else(|| call_arg(e, "postman.getResponseHeader("))?;
+    string_lit(arg)
+}
+
+/// The words of a chai chain (`.to.be.oneOf([1, 2])` → `oneOf` with its arguments), without
+/// the filler words.
+fn chain_words(chain: &str) -> Vec<(String, Vec<String>)> {
+    const FILLER: &[&str] = &[
+        "to", "be", "been", "is", "that", "which", "and", "has", "have", "with", "at", "of",
+        "same", "does", "deep", "an", "a",
+    ];
+    let mut out = Vec::new();
+    for part in split_top(chain.trim().trim_start_matches('.'), '.') {
+        let part = part.trim();
+        let (word, args) = match part.find('(') {
+            Some(i) => {
+                let inner = part[i + 1..].strip_suffix(')').unwrap_or(&part[i + 1..]);
+                let args = split_top(inner, ',')
+                    .into_iter()
+                    .map(|a| a.trim().to_string());
+                let args: Vec<String> = if inner.trim_start().starts_with('[') {
+                    vec![inner.trim().to_string()]
+                } else {
+                    args.collect()
+                };
+                (&part[..i], args)
+            }
+            None => (part, Vec::new()),
+        };
+        if FILLER.contains(&word) && args.is_empty() {
+            continue;
+        }
+        out.push((word.to_string(), args));
+    }
+    out
+}
+
+/// `$.a` + `b` → `$.a.b` (or `$.a['b c']`).
+fn child(path: &str, key: &str) -> String {
+    if !key.is_empty()
+        && key.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+    {
+        format!("{path}.{key}")
+    } else {
+        format!(
+            "{path}['{}']",
+            key.replace('\\', "\\\\").replace('\'', "\\'")
+        )
+    }
+}
+
+/// `a.b.c` (Postman's `jsonBody` path) as `$.a.b.c`.
+fn path_of_dotted(k: &str) -> String {
+    k.split('.').fold("$".to_string(), |p, seg| child(&p, seg))
+}
+
+#[cfg(test)]
+mod tests;
