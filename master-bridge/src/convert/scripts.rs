@@ -200,6 +200,10 @@ impl Tr<'_> {
             // Trailing closers of a one-line `pm.test(..., function () { ... })`.
             let mut pops = 0;
             loop {
+                if let Some(r) = s.strip_suffix(';') {
+                    s = r.trim_end();
+                    continue;
+                }
                 if let Some(r) = s.strip_suffix(')') {
                     if balance(r, '(', ')') < 0 || r.trim_end().ends_with('}') {
                         s = r.trim_end();
