@@ -19,7 +19,11 @@ fn options_that_take_values_are_never_the_url() {
     assert_eq!(s["query"], json!({"a": "1"}));
     assert_eq!(s["method"], "GET");
     assert_eq!(notes.len(), 2, "{notes:?}");
-    assert!(notes.iter().any(|n| n.contains("--proxy") || n.contains("-x")));
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("--proxy") || n.contains("-x"))
+    );
     assert!(notes.iter().any(|n| n.contains("connect-timeout")));
     let out = import("curl -m 5 http://h/").unwrap();
     assert_eq!(out.plan["timeout"], "5000ms");
@@ -37,15 +41,13 @@ fn form_parts_files_and_combined_short_options() {
 
 #[test]
 fn chrome_copy_as_curl() {
-    let (s, notes) = one(
-        r#"curl 'https://shop.example/api/cart' \
+    let (s, notes) = one(r#"curl 'https://shop.example/api/cart' \
   -H 'accept: application/json' \
   -H 'content-type: application/json' \
   -b 'sid=abc; theme=dark' \
   -A 'Mozilla/5.0' -e 'https://shop.example/' \
   --data-raw $'{"item":"it\'s","qty":2}' \
-  --compressed -k"#,
-    );
+  --compressed -k"#);
     assert_eq!(s["method"], "POST");
     assert_eq!(s["json"], json!({"item": "it's", "qty": 2}));
     assert_eq!(
@@ -77,7 +79,13 @@ fn data_get_head_user_and_url_flag() {
 #[test]
 fn several_commands_and_errors() {
     let out = import("curl http://h/a\ncurl http://h/b").unwrap();
-    assert_eq!(out.plan["transactions"][0]["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        out.plan["transactions"][0]["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(import("wget http://h/").is_err());
     assert!(import("curl -s").is_err());
     assert!(import("curl 'http://h/").is_err());

@@ -90,7 +90,10 @@ if(responseJSON.articles.length){
         vec![json!({"var": "token", "json": "$.user.token"})]
     );
     assert_eq!(notes.len(), 5, "{notes:#?}");
-    assert!(notes[0].starts_with("test script line 12: not translated: tests['Array']"), "{notes:#?}");
+    assert!(
+        notes[0].starts_with("test script line 12: not translated: tests['Array']"),
+        "{notes:#?}"
+    );
     assert!(notes[1].contains("line 14") && notes[1].contains("condition"));
     assert!(notes[2].contains("line 15") && notes[2].contains("branch"));
     assert!(notes[3].contains("line 16") && notes[3].contains("else"));
@@ -109,4 +112,3 @@ fn anything_else_is_noted_with_its_line_and_empty_scripts_are_not_noise() {
     note_untranslated(&["".into(), "  ".into()], "prerequest", "r", &mut n);
     assert!(n.0.is_empty());
 }
-
