@@ -256,7 +256,7 @@ fn script(asserts: &[Value], extracts: &[Value]) -> Vec<String> {
         lines.push("});".to_string());
     }
     for e in extracts {
-        let var = e.get("var").map(|v| s(v)).unwrap_or_default();
+        let var = e.get("var").map(&s).unwrap_or_default();
         let source = if let Some(js) = e.get("json").and_then(Value::as_str).and_then(js_path) {
             Some(js)
         } else if let Some(h) = e.get("header") {

@@ -84,7 +84,10 @@ pub(crate) fn note_untranslated(lines: &[String], listen: &str, item: &str, note
 }
 
 fn is_blank(t: &str) -> bool {
-    t.is_empty() || t.starts_with("//") || t.chars().all(|c| "{}();".contains(c))
+    t.is_empty()
+        || t.starts_with("//")
+        || t.starts_with("console.")
+        || t.chars().all(|c| "{}();".contains(c))
 }
 
 #[derive(Clone)]
@@ -204,18 +207,18 @@ impl Tr<'_> {
                     s = r.trim_end();
                     continue;
                 }
-                if let Some(r) = s.strip_suffix(')') {
-                    if balance(r, '(', ')') < 0 || r.trim_end().ends_with('}') {
-                        s = r.trim_end();
-                        continue;
-                    }
+                if let Some(r) = s.strip_suffix(')')
+                    && (balance(r, '(', ')') < 0 || r.trim_end().ends_with('}'))
+                {
+                    s = r.trim_end();
+                    continue;
                 }
-                if let Some(r) = s.strip_suffix('}') {
-                    if balance(r, '{', '}') <= 0 {
-                        pops += 1;
-                        s = r.trim_end();
-                        continue;
-                    }
+                if let Some(r) = s.strip_suffix('}')
+                    && balance(r, '{', '}') <= 0
+                {
+                    pops += 1;
+                    s = r.trim_end();
+                    continue;
                 }
                 break;
             }

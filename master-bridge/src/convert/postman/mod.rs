@@ -278,10 +278,10 @@ fn walk(
         note_description(ctx, folder, &item);
         let mut sub = scope.clone();
         sub.path = path;
-        if let Some(a) = folder.get("auth").filter(|a| !a.is_null()) {
-            if a.get("type").and_then(Value::as_str) != Some("inherit") {
-                sub.auth = Some(a.clone());
-            }
+        if let Some(a) = folder.get("auth").filter(|a| !a.is_null())
+            && a.get("type").and_then(Value::as_str) != Some("inherit")
+        {
+            sub.auth = Some(a.clone());
         }
         let checks = level_scripts(ctx, folder.get("event"), &item);
         sub.checks.extend(checks);
@@ -302,3 +302,6 @@ pub(super) fn auth_param(auth: &Value, kind: &str, key: &str) -> Option<String> 
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
