@@ -421,7 +421,7 @@ fn step(cmd: Cmd, item: &str, notes: &mut Notes) -> Result<StepOut, ImportError>
     } else {
         format!("http://{raw_url}")
     };
-    let (base, qs) = split_url(&raw_url);
+    let (base, qs) = split_url(&raw_url.replace(' ', "%20"));
     let name = url::Url::parse(&base)
         .ok()
         .map(|u| u.path().to_string())

@@ -29,7 +29,7 @@ mod text;
 #[cfg(test)]
 mod fixtures;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use export::export_postman;
@@ -38,7 +38,7 @@ pub use export::export_postman;
 pub const EXTENSION: &str = "x-locust-http";
 
 /// What an import reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// A Postman collection, schema v2.0 or v2.1.

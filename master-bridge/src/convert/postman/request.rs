@@ -118,7 +118,11 @@ fn url(ctx: &mut Ctx, step: &mut StepOut, url: Option<&Value>, path: &str) {
         _ => (String::new(), None),
     };
     let (base, qs) = split_url(raw.trim());
-    let mut base = ctx.fix(&base, path);
+    // Postman encodes spaces in URLs as it sends them; a plan's URL has none.
+    let mut base = ctx
+        .fix(&base, path)
+        .replace(' ', "%20")
+        .replace(['\t', '\n', '\r'], "");
     if !base.starts_with("{{")
         && !base.starts_with('/')
         && !base.contains("://")

@@ -126,6 +126,7 @@ fn urls_queries_headers_and_descriptions() {
         json!({"info": {"name": "c", "schema": V21, "description": "about"},
         "item": [
             {"name": "string url", "request": {"method": "get", "url": "{{h}}/s?a=1&b=x%20y&a=2&p=100%"}},
+            {"name": "spaces", "request": {"method": "GET", "url": "{{ h }}/a b"}},
             {"name": "object url", "description": "does things", "request": {"method": "GET",
                 "header": [{"key": "X-On", "value": "{{v}}"}, {"key": "X-Off", "value": "1", "disabled": true}],
                 "url": {"raw": "{{h}}/o?q=1&q=2", "query": [{"key": "q", "value": "1"}, {"key": "r", "value": "a+b"},
@@ -140,6 +141,7 @@ fn urls_queries_headers_and_descriptions() {
     assert_eq!(s["url"], "{{h}}/s?a=1&b=x%20y&a=2&p=100%25");
     assert!(s.get("query").is_none());
     assert_eq!(s["method"], "GET");
+    assert_eq!(step(&out, "c", "spaces")["url"], "{{h}}/a%20b");
     let o = step(&out, "c", "object url");
     assert_eq!(o["url"], "{{h}}/o");
     assert_eq!(o["query"], json!({"q": "1", "r": "a b"}));
