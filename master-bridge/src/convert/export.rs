@@ -304,3 +304,65 @@ fn js_path(p: &str) -> Option<String> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Format, ImportOptions, import};
+    use super::*;
+
+    #[test]
+    fn plan_only_features_survive_and_checks_become_a_script() {
+        let plan = json!({"name": "p", "host": "http://127.0.0.1:8000", "timeout": "5s", "session": true,
+            "variables": {"baseUrl": "x", "q": "1"},
+            "think_time": {"constant": "1s"}, "max_rps": 5.0, "report_transactions": true,
+            "data": {"csv": "u\nann\n", "order": "random", "per": "iteration"},
+            "setup": [{"name": "login", "method": "POST", "url": "/login", "json": {"u": "{{u}}"},
+                "extract": [{"var": "token", "json": "$.token"}, {"var": "id", "regex": "id=(\\d+)", "group": 1}]}],
+            "transactions": [{"name": "a / b", "weight": 3, "think_time": {"between": ["1s", "2s"]}, "steps": [
+                {"name": "up", "method": "POST", "url": "/up", "query": {"k": "a&b=c", "t": "{{q}}"},
+                 "headers": {"Authorization": "Bearer {{token}}"},
+                 "multipart": {"f": {"file": "a.txt", "content": "hi", "content_type": "text/plain"}, "n": "1"},
+                 "assert": [{"status": [200, 201]}, {"json": "$.items[0].id", "exists": true},
+                            {"header": "Content-Type", "contains": "json"}, {"response_time_under_ms": 300}]},
+                {"name": "raw", "method": "PUT", "url": "https://other/x", "body": "{\"a\":1}", "content_type": "application/json"}]}]});
+        let c = export_postman(&plan).unwrap();
+        assert_eq!(c["info"]["schema"], SCHEMA);
+        assert_eq!(
+            c["variable"][2],
+            json!({"key": "baseUrl2", "value": "http://127.0.0.1:8000"})
+        );
+        assert_eq!(c[EXTENSION]["plan"]["timeout"], "5s");
+        assert_eq!(c["item"][0][EXTENSION], json!({"setup": true}));
+        assert_eq!(c["item"][1][EXTENSION]["weight"], 3);
+        let up = &c["item"][1]["item"][0];
+        assert_eq!(
+            up["request"]["url"]["raw"],
+            "{{baseUrl2}}/up?k=a%26b%3Dc&t={{q}}"
+        );
+        let script = up["event"][0]["script"]["exec"].as_array().unwrap();
+        assert!(script.contains(&json!(
+            "    pm.expect(pm.response.code).to.be.oneOf([200,201]);"
+        )));
+        assert!(script.contains(&json!(
+            "    pm.expect(pm.response.json().items[0].id).to.exist;"
+        )));
+        let login = &c["item"][0]["item"][0]["event"][0]["script"]["exec"];
+        assert_eq!(
+            login[0],
+            "pm.environment.set(\"token\", pm.response.json().token);"
+        );
+        assert!(
+            login[1]
+                .as_str()
+                .unwrap()
+                .starts_with("// not expressible here")
+        );
+        let back = import(Format::Postman, &c.to_string(), &ImportOptions::default()).unwrap();
+        assert_eq!(back.notes, vec![]);
+        assert_eq!(
+            contract::Plan::from_value(&back.plan).unwrap(),
+            contract::Plan::from_value(&plan).unwrap()
+        );
+        assert!(export_postman(&json!([])).is_err());
+    }
+}
