@@ -102,6 +102,17 @@ pub fn export_postman(plan: &Value) -> Result<Value, ExportError> {
     Ok(out)
 }
 
+/// Variables (an environment's, or a plan's) as a Postman environment file.
+pub fn export_postman_environment(name: &str, variables: &Map<String, Value>) -> Value {
+    let values: Vec<Value> = variables
+        .iter()
+        .map(
+            |(k, v)| json!({"key": k, "value": scalar_text(v), "type": "default", "enabled": true}),
+        )
+        .collect();
+    json!({"name": name, "values": values, "_postman_variable_scope": "environment"})
+}
+
 fn pairs(v: Option<&Value>) -> Vec<(String, String)> {
     v.and_then(Value::as_object)
         .into_iter()
@@ -364,5 +375,22 @@ mod tests {
             contract::Plan::from_value(&plan).unwrap()
         );
         assert!(export_postman(&json!([])).is_err());
+    }
+
+    #[test]
+    fn environments_export_and_import_back() {
+        let vars = json!({"base": "http://h", "n": "1"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let env = export_postman_environment("dev", &vars);
+        let back = import(
+            Format::PostmanEnvironment,
+            &env.to_string(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(back.environment, vars);
+        assert!(back.notes.is_empty());
     }
 }

@@ -32,7 +32,7 @@ mod fixtures;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use export::export_postman;
+pub use export::{export_postman, export_postman_environment};
 
 /// The key of the extension field in exported collections (collection, folders and requests).
 pub const EXTENSION: &str = "x-locust-http";

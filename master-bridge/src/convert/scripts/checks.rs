@@ -42,6 +42,10 @@ impl Tr<'_> {
 
     /// `pm.expect(subject)<chain>`.
     pub(super) fn expect(&mut self, subject: &str, chain: &str) -> bool {
+        if subject == "pm.response" {
+            // `pm.expect(pm.response).to.have.status(200)` says what `pm.response.to...` says.
+            return self.response_to(chain.trim_start_matches('.'));
+        }
         let words = chain_words(chain);
         let negated = words.iter().any(|(w, _)| w == "not");
         let Some((op, args)) = words.iter().rev().find(|(w, _)| w != "not").cloned() else {

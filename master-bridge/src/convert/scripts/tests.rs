@@ -17,6 +17,7 @@ pm.test("code", () => { pm.expect(pm.response.code).to.eql(201); });
 pm.expect(pm.response.code).to.be.oneOf([200, 201]);
 pm.response.to.have.header("Content-Type");
 pm.response.to.have.header('X-Id', 'abc');
+pm.expect(pm.response).to.have.status(201);
 var jsonData = pm.response.json();
 pm.expect(jsonData.user.name).to.eql("ann");
 pm.expect(jsonData.items[0]["the id"]).to.exist;
