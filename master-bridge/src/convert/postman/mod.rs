@@ -30,7 +30,7 @@ pub(super) struct Ctx {
     pub plan: PlanOut,
     /// Plan variables needed for Postman dynamic variables without a built-in.
     pub dynamic: Vec<String>,
-    /// Known values (collection variables, then the environment) to render basic auth.
+    /// Known values (collection variables, overridden by the environment) to render basic auth.
     pub values: HashMap<String, String>,
     /// The variable that stands for the plan's host in our own export.
     pub host_var: Option<String>,
@@ -115,10 +115,9 @@ pub(crate) fn collection(doc: &Value, env: Option<Environment>) -> Result<Import
     collection_variables(&mut ctx, obj.get("variable"));
     let mut environment = Map::new();
     if let Some(env) = env {
+        // As in Postman, the environment wins over collection variables.
         for (k, v) in &env.variables {
-            ctx.values
-                .entry(k.clone())
-                .or_insert_with(|| scalar_text(v));
+            ctx.values.insert(k.clone(), scalar_text(v));
         }
         environment = env.variables;
         for n in env.notes {
