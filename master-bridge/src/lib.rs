@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! Each module uses only modules above it in this list (no cycles).
+//! - [`convert`]: Postman (v2.0/v2.1, environments, test scripts), curl and HAR into plans,
+//!   and plans into Postman collections (pure functions, no I/O).
 //! - [`run_state`]: the run state machine (states, allowed transitions).
 //! - [`store`]: SQLite store by resource (`plans`, `environments`, `runs`, `assignments`);
 //!   async code reaches it through the blocking pool.
@@ -26,6 +28,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod demo;
 pub mod fleet;
 pub mod http;
