@@ -410,7 +410,7 @@ fn listing<'a>(
     kvs.into_iter()
         .filter_map(|(k, v)| {
             let key = String::from_utf8_lossy(k).into_owned();
-            match serde_json::from_slice::<WorkerRecord>(v) {
+            match parse_record(v) {
                 Ok(r) => Some((key, r)),
                 Err(e) => {
                     tracing::warn!(%key, error = %e, "ignoring a record that is not a worker");
@@ -419,6 +419,19 @@ fn listing<'a>(
             }
         })
         .collect()
+}
+
+/// A value under the workers' prefix as a record; one over
+/// [`MAX_RECORD_BYTES`](contract::etcd::MAX_RECORD_BYTES) is refused before it is parsed.
+fn parse_record(value: &[u8]) -> Result<WorkerRecord, String> {
+    if value.len() > contract::etcd::MAX_RECORD_BYTES {
+        return Err(format!(
+            "{} bytes, over the {}-byte limit",
+            value.len(),
+            contract::etcd::MAX_RECORD_BYTES
+        ));
+    }
+    serde_json::from_slice(value).map_err(|e| e.to_string())
 }
 
 /// What a watch event did to a key.
@@ -432,7 +445,7 @@ enum Change {
 fn apply(fleet: &Fleet, change: Change, key: &[u8], value: &[u8]) {
     let key = String::from_utf8_lossy(key).into_owned();
     match change {
-        Change::Put => match serde_json::from_slice::<WorkerRecord>(value) {
+        Change::Put => match parse_record(value) {
             Ok(r) => fleet.upsert(key, r),
             Err(e) => tracing::warn!(%key, error = %e, "ignoring a record that is not a worker"),
         },
