@@ -105,6 +105,10 @@ start master .venv/bin/locust -f deploy/locustfile.py --master \
   --web-host 127.0.0.1 --web-port "$WEB_PORT"
 export LOCUST_HTTP_ETCD="127.0.0.1:$ETCD_PORT" LOCUST_MASTER_HOST=127.0.0.1 LOCUST_MASTER_PORT="$MASTER_PORT"
 export LOCUST_WEB="http://127.0.0.1:$WEB_PORT"
+# A fresh fleet token for this fleet, in a file only we can read; workers and the bridge read it
+# from LOCUST_HTTP_TOKEN_FILE (never from a flag, which would show in `ps`).
+( umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > "$DIR/fleet-token" )
+export LOCUST_HTTP_TOKEN_FILE="$DIR/fleet-token"
 start bridge "$BIN/master-bridge" --web-host 127.0.0.1 --web-port "$BRIDGE_PORT" --data-dir "$DIR/bridge"
 start worker1 "$BIN/worker" --host 127.0.0.1 --port "$W1_PORT" --label pool=local
 start worker2 "$BIN/worker" --host 127.0.0.1 --port "$W2_PORT" --label pool=local
@@ -145,6 +149,7 @@ locust-http is up (logs in $DIR/):
   Locust master UI    http://127.0.0.1:$WEB_PORT
   demo shop           http://127.0.0.1:$SHOP_PORT
   etcd                127.0.0.1:$ETCD_PORT
+  fleet token         $DIR/fleet-token (LOCUST_HTTP_TOKEN_FILE for more workers)
   workers             127.0.0.1:$W1_PORT, 127.0.0.1:$W2_PORT (plan "shop" pushed, id $PLAN_ID)
 
 Start a run from the web UI (Runs page) or the Locust UI, or:

@@ -133,18 +133,34 @@ pub struct ServeArgs {
     )]
     pub web_port: u16,
 
-    /// Address the API listens on.
-    #[arg(long, default_value = "0.0.0.0", value_name = "IP")]
+    /// Address the API listens on (loopback by default; any other address needs a web login).
+    #[arg(
+        long,
+        env = "BRIDGE_WEB_HOST",
+        default_value = "127.0.0.1",
+        value_name = "IP"
+    )]
     pub web_host: String,
 
-    /// Require HTTP basic auth `user:pass` on every route (like Locust's --web-auth).
+    /// Require HTTP basic auth `user:pass` on every route (like Locust's --web-auth). Prefer
+    /// the environment variable or --web-auth-file: a flag shows in `ps`.
     #[arg(
         long,
         env = "BRIDGE_WEB_AUTH",
         value_name = "USER:PASS",
-        hide_env_values = true
+        hide_env_values = true,
+        conflicts_with = "web_auth_file"
     )]
     pub web_auth: Option<String>,
+
+    /// Read the `user:pass` of --web-auth from this file (one line).
+    #[arg(long, env = "BRIDGE_WEB_AUTH_FILE", value_name = "FILE")]
+    pub web_auth_file: Option<PathBuf>,
+
+    /// Serve the web UI and API on a non-loopback address without any login. Anyone who can
+    /// reach the port can then aim the fleet anywhere; for isolated lab networks only.
+    #[arg(long)]
+    pub insecure_web_no_auth: bool,
 }
 
 #[derive(Debug, Clone, Args)]

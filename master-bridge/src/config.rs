@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub web_host: String,
     pub web_port: u16,
     pub web_auth: Option<WebAuth>,
+    /// `--insecure-web-no-auth`: a non-loopback bind without a login was asked for explicitly.
+    pub insecure_web_no_auth: bool,
 }
 
 /// A plan file, read and valid.
@@ -207,11 +209,28 @@ pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
 }
 
 pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
-    let web_auth = match &args.web_auth {
+    let (flag, text) = match (&args.web_auth, &args.web_auth_file) {
+        (Some(s), _) => ("--web-auth", Some(s.clone())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            (
+                "--web-auth-file",
+                Some(text.trim_end_matches(['\r', '\n']).to_string()),
+            )
+        }
+        (None, None) => ("--web-auth", None),
+    };
+    let web_auth = match text {
         Some(s) => {
             let (user, pass) = s
                 .split_once(':')
-                .ok_or_else(|| invalid("--web-auth", "must be user:pass"))?;
+                .ok_or_else(|| invalid(flag, "must be user:pass"))?;
+            if pass.is_empty() {
+                return Err(invalid(flag, "the password is empty"));
+            }
             Some(WebAuth {
                 user: user.into(),
                 pass: pass.into(),
@@ -219,12 +238,31 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         }
         None => None,
     };
+    if web_auth.is_none() && !args.insecure_web_no_auth && !is_loopback_host(&args.web_host) {
+        return Err(invalid(
+            "--web-host",
+            format!(
+                "{} is not a loopback address; set a login (BRIDGE_WEB_AUTH or --web-auth-file) or pass --insecure-web-no-auth",
+                args.web_host
+            ),
+        ));
+    }
     Ok(ServeConfig {
         fleet: fleet_config(&args.fleet)?,
         web_host: args.web_host.clone(),
         web_port: args.web_port,
         web_auth,
+        insecure_web_no_auth: args.insecure_web_no_auth,
     })
+}
+
+/// Whether `--web-host` names the loopback interface (an IP literal, or `localhost`).
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Reads and validates a plan file with the workers' own rules.
@@ -458,5 +496,83 @@ mod tests {
                 pass: "p:q".into()
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod web_tests {
+    use super::*;
+    use clap::Parser;
+
+    fn serve(args: &[&str]) -> Result<ServeConfig, ConfigError> {
+        let mut argv = vec![
+            "master-bridge",
+            "--etcd-addr",
+            "e:2379",
+            "--master-host",
+            "m",
+            "--worker-token",
+            "a-fleet-token-of-32-characters!!",
+        ];
+        argv.extend_from_slice(args);
+        let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
+        serve_config(&cli.serve)
+    }
+
+    #[test]
+    fn the_web_side_binds_loopback_and_needs_a_login_elsewhere() {
+        let cfg = serve(&[]).unwrap();
+        assert_eq!(cfg.web_host, "127.0.0.1");
+        assert!(cfg.web_auth.is_none());
+        for host in ["localhost", "::1", "[::1]", "127.0.0.5"] {
+            assert!(serve(&["--web-host", host]).is_ok(), "{host}");
+        }
+        for host in ["0.0.0.0", "::", "10.1.2.3", "bridge.corp"] {
+            let err = serve(&["--web-host", host]).unwrap_err().to_string();
+            assert!(err.starts_with("--web-host: "), "{err}");
+            assert!(err.contains("--insecure-web-no-auth"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+        let cfg = serve(&["--web-host", "0.0.0.0", "--insecure-web-no-auth"]).unwrap();
+        assert!(cfg.insecure_web_no_auth && cfg.web_auth.is_none());
+        let cfg = serve(&["--web-host", "0.0.0.0", "--web-auth", "u:p"]).unwrap();
+        assert_eq!(cfg.web_auth.unwrap().pass, "p");
+        let err = serve(&["--web-auth", "u:"]).unwrap_err().to_string();
+        assert_eq!(err, "--web-auth: the password is empty");
+    }
+
+    #[test]
+    fn the_login_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("auth");
+        std::fs::write(&file, "admin:s3cr:et\n").unwrap();
+        let file = file.to_str().unwrap();
+        let cfg = serve(&["--web-host", "0.0.0.0", "--web-auth-file", file]).unwrap();
+        assert_eq!(
+            cfg.web_auth,
+            Some(WebAuth {
+                user: "admin".into(),
+                pass: "s3cr:et".into()
+            })
+        );
+        let missing = dir.path().join("none");
+        let err = serve(&["--web-auth-file", missing.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("cannot read "), "{err}");
+        std::fs::write(dir.path().join("bad"), "nocolon\n").unwrap();
+        let bad = dir.path().join("bad");
+        let err = serve(&["--web-auth-file", bad.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "--web-auth-file: must be user:pass");
+        let both = crate::cli::Cli::try_parse_from([
+            "master-bridge",
+            "--web-auth",
+            "u:p",
+            "--web-auth-file",
+            file,
+        ]);
+        assert!(both.is_err(), "the flag and the file are exclusive");
     }
 }

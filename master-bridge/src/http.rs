@@ -1,5 +1,6 @@
 //! The bridge's HTTP application: the REST API, the web UI, HTTP basic auth on every route
-//! (`--web-auth`), and JSON answers for unknown routes and methods.
+//! (`--web-auth`, compared in constant time), the [browser guard](crate::guard) in front of
+//! everything, and JSON answers for unknown routes and methods.
 
 use std::sync::Arc;
 
@@ -12,20 +13,23 @@ use base64::Engine;
 
 use crate::api::ApiError;
 use crate::config::WebAuth;
+use crate::guard::{self, Guard};
 use crate::state::AppState;
 
-/// The bridge's HTTP application.
-pub fn app(state: AppState, auth: Option<WebAuth>) -> Router {
+/// The bridge's HTTP application. The guard runs first (outermost), so a foreign page never
+/// even gets a login prompt.
+pub fn app(state: AppState, auth: Option<WebAuth>, guard: Guard) -> Router {
     let app = Router::new()
         .merge(crate::api::routes())
         .merge(crate::ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
-    match auth {
+    let app = match auth {
         Some(a) => app.layer(middleware::from_fn_with_state(Arc::new(a), require_auth)),
         None => app,
-    }
+    };
+    app.layer(middleware::from_fn_with_state(guard, guard::enforce))
 }
 
 async fn not_found() -> ApiError {
@@ -52,9 +56,15 @@ async fn require_auth(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .is_some_and(|s| s == format!("{}:{}", auth.user, auth.pass));
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .is_some_and(|presented| {
+            let expected = format!("{}:{}", auth.user, auth.pass);
+            contract::auth::constant_time_eq(&presented, expected.as_bytes())
+        });
     if ok {
         next.run(req).await
     } else {

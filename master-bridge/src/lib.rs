@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! Each module uses only modules above it in this list (no cycles).
+//! - [`convert`]: Postman (v2.0/v2.1, environments, test scripts), curl and HAR into plans,
+//!   and plans into Postman collections (pure functions, no I/O).
 //! - [`run_state`]: the run state machine (states, allowed transitions).
 //! - [`store`]: SQLite store by resource (`plans`, `environments`, `runs`, `assignments`);
 //!   async code reaches it through the blocking pool.
@@ -17,7 +19,9 @@
 //! - [`state`]: what the HTTP handlers share (handles, no logic).
 //! - [`api`]: the REST API and `/metrics` by resource; errors become HTTP responses there.
 //! - [`ui`]: the web UI (static files in `ui/`, compiled in) and its helper routes.
-//! - [`http`]: the HTTP application (API + UI, basic auth, JSON fallbacks).
+//! - [`guard`]: the browser guard (JSON content type and same origin on state changes, loopback
+//!   `Host` on a loopback bind).
+//! - [`http`]: the HTTP application (API + UI, basic auth, the guard, JSON fallbacks).
 //! - [`oneshot`]: the `push` and `run` commands for CI.
 //! - [`demo`]: a small shop to aim plans at.
 //!
@@ -26,8 +30,10 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod demo;
 pub mod fleet;
+pub mod guard;
 pub mod http;
 pub mod master;
 pub mod oneshot;
@@ -127,15 +133,32 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let loopback_only = addr.ip().is_loopback();
+    if !loopback_only && cfg.web_auth.is_none() {
+        if !cfg.insecure_web_no_auth {
+            anyhow::bail!(
+                "refusing to serve on {addr} (not loopback) without a login; set BRIDGE_WEB_AUTH or --web-auth-file, or pass --insecure-web-no-auth"
+            );
+        }
+        tracing::warn!(
+            %addr,
+            "--insecure-web-no-auth: serving the web UI and API to the network WITHOUT any login; anyone who reaches this port controls the fleet"
+        );
+    }
     let services = start(&cfg.fleet, &shutdown).await?;
-    tracing::info!(what = "http", addr = %listener.local_addr()?, "listening");
+    tracing::info!(what = "http", %addr, "listening");
     tracing::info!(
         master = %services.state.master.url(),
         data_dir = %cfg.fleet.data_dir.display(),
         web_auth = cfg.web_auth.is_some(),
         "master-bridge serving"
     );
-    let app = http::app(services.state.clone(), cfg.web_auth.clone());
+    let app = http::app(
+        services.state.clone(),
+        cfg.web_auth.clone(),
+        guard::Guard { loopback_only },
+    );
     let stop = shutdown.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })

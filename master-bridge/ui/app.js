@@ -28,10 +28,9 @@ const state = {
 
 async function api(method, path, body) {
   const init = { method, headers: {} };
-  if (body !== undefined) {
-    init.headers["content-type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
+  // Every state change says JSON, even without a body: the bridge refuses it otherwise (CSRF).
+  if (body !== undefined || method !== "GET") init.headers["content-type"] = "application/json";
+  if (body !== undefined) init.body = JSON.stringify(body);
   const resp = await fetch(path, init);
   let data = null;
   try { data = await resp.json(); } catch { /* empty body */ }

@@ -79,6 +79,7 @@ async fn a_key_held_by_another_is_never_overwritten() {
     let mut cmd = std::process::Command::new(bin("worker"));
     cmd.args(["--etcd-addr", &etcd.endpoint(), "--host", "127.0.0.1"])
         .args(["--port", &port.to_string()])
+        .env("LOCUST_HTTP_TOKEN", FLEET_TOKEN)
         .env("NO_COLOR", "1");
     let w = Proc::spawn(cmd, &dir, "w");
     eventually(Duration::from_secs(15), "the clash logged", || async {

@@ -3,7 +3,7 @@
 //! every extractor rejection (bad JSON, wrong content type, bad path) converts into [`ApiError`].
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use contract::FieldError;
@@ -113,6 +113,15 @@ impl From<MasterError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        ApiError::Status {
+            status: r.status(),
+            message: r.body_text(),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
         ApiError::Status {
             status: r.status(),
             message: r.body_text(),

@@ -1,4 +1,5 @@
-//! `/metrics`: the fleet's numbers in the Prometheus text format.
+//! `/metrics`: the fleet's numbers in the Prometheus text format. Label values come from etcd
+//! (anyone who can write there chooses them), so they are escaped as the format says.
 
 use axum::Router;
 use axum::extract::State;
@@ -61,8 +62,58 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         let _ = writeln!(
             out,
             "locust_http_worker_users{{address=\"{}\"}} {}",
-            w.record.address, w.users
+            escape_label(&w.record.address),
+            w.users
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
+
+/// A label value escaped for the text format: backslash, double quote and line feed.
+pub fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_label;
+
+    #[test]
+    fn label_values_cannot_inject_lines_or_labels() {
+        let hostile = "1.2.3.4:1\"} 99\nlocust_http_users 1e9\n# x\\";
+        let line = format!(
+            "locust_http_worker_users{{address=\"{}\"}} 3",
+            escape_label(hostile)
+        );
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert_eq!(
+            line,
+            r#"locust_http_worker_users{address="1.2.3.4:1\"} 99\nlocust_http_users 1e9\n# x\\"} 3"#
+        );
+        // The value ends at the first unescaped quote: the one we wrote.
+        let value = line
+            .strip_prefix("locust_http_worker_users{address=\"")
+            .unwrap();
+        let mut escaped = false;
+        let end = value
+            .char_indices()
+            .find(|&(_, c)| {
+                let stop = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                stop
+            })
+            .map(|(i, _)| i)
+            .unwrap();
+        assert_eq!(&value[end..], "\"} 3");
+        assert_eq!(escape_label("plain:80"), "plain:80");
+    }
 }

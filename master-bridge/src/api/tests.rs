@@ -14,6 +14,7 @@ use tower::ServiceExt;
 use super::ApiError;
 use crate::config::WebAuth;
 use crate::fleet::{Fleet, WorkerAuth};
+use crate::guard::Guard;
 use crate::master::LocustWeb;
 use crate::probe::{ProbeError, Prober};
 use crate::pusher::{MasterAddress, PushError, Pusher};
@@ -21,7 +22,19 @@ use crate::runs::{RunError, Runs, SpecError};
 use crate::state::{AppState, BridgeInfo};
 use crate::store::{Db, Store, StoreError};
 
+/// The app as served on loopback; requests below carry `Host: 127.0.0.1:8080` like a browser's.
 fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
+    let (state, _) = state(dir);
+    crate::http::app(
+        state,
+        auth,
+        Guard {
+            loopback_only: true,
+        },
+    )
+}
+
+fn state(dir: &std::path::Path) -> (AppState, Arc<Fleet>) {
     let store = Store::from_db(Db::open(dir).unwrap());
     let fleet = Fleet::new(WorkerAuth::default());
     let master = LocustWeb::new("http://127.0.0.1:1", None);
@@ -39,7 +52,7 @@ fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
     let state = AppState {
         store,
         prober: Prober::new(fleet.clone()),
-        fleet,
+        fleet: fleet.clone(),
         master,
         pusher,
         runs,
@@ -48,8 +61,10 @@ fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
             etcd: vec!["http://127.0.0.1:2379".into()],
         }),
     };
-    crate::http::app(state, auth)
+    (state, fleet)
 }
+
+const HOST: &str = "127.0.0.1:8080";
 
 /// Sends a request; returns the status, the content type and the body as JSON.
 async fn raw(
@@ -59,7 +74,10 @@ async fn raw(
     content_type: Option<&str>,
     body: &str,
 ) -> (StatusCode, String, Value) {
-    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST);
     if let Some(ct) = content_type {
         req = req.header(header::CONTENT_TYPE, ct);
     }
@@ -92,7 +110,10 @@ async fn call(
     body: Option<Value>,
     auth: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST);
     if let Some(a) = auth {
         req = req.header(
             header::AUTHORIZATION,
@@ -106,6 +127,10 @@ async fn call(
         Some(b) => req
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(b.to_string())),
+        // A state change without a body still says JSON, as the UI does.
+        None if method != "GET" => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::empty()),
         None => req.body(Body::empty()),
     }
     .unwrap();
@@ -196,7 +221,7 @@ async fn every_rejection_is_json_with_its_status() {
         (
             "DELETE",
             "/api/runs",
-            None,
+            json_ct,
             "",
             StatusCode::METHOD_NOT_ALLOWED,
         ),
@@ -219,14 +244,14 @@ async fn every_rejection_is_json_with_its_status() {
         (
             "POST",
             "/api/runs/nope/stop",
-            None,
+            json_ct,
             "",
             StatusCode::NOT_FOUND,
         ),
         (
             "POST",
             "/api/plans/nope/push",
-            None,
+            json_ct,
             "",
             StatusCode::NOT_FOUND,
         ),
@@ -240,7 +265,7 @@ async fn every_rejection_is_json_with_its_status() {
         (
             "DELETE",
             "/api/environments/none",
-            None,
+            json_ct,
             "",
             StatusCode::NOT_FOUND,
         ),
@@ -458,4 +483,175 @@ async fn web_auth_guards_every_route() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = call(&app, "GET", "/api/plans", None, Some("u:p")).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// Sends `method uri` with exactly these headers (no body); returns the status and JSON body.
+async fn with_headers(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut req = axum::http::Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_browser_cannot_be_used_against_the_bridge() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let (_, created) = call(&app, "POST", "/api/plans", Some(plan()), None).await;
+    let push = format!("/api/plans/{}/push", created["id"].as_str().unwrap());
+    let json_ct = ("content-type", "application/json");
+    // The attack of the issue: a cross-origin push with no body and no content type.
+    let (s, e) = with_headers(
+        &app,
+        "POST",
+        &push,
+        &[("host", HOST), ("origin", "http://evil.example")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{e}");
+    // With the JSON type (a preflighted fetch the browser would not even send): still refused.
+    let (s, e) = with_headers(
+        &app,
+        "POST",
+        &push,
+        &[("host", HOST), ("origin", "http://evil.example"), json_ct],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(e["error"], "cross-origin requests are refused");
+    // No content type, same origin: refused too.
+    let (s, e) = with_headers(
+        &app,
+        "POST",
+        &push,
+        &[("host", HOST), ("origin", "http://127.0.0.1:8080")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("application/json"),
+        "{e}"
+    );
+    // The UI's own push: same origin, JSON type, no body.
+    let (s, e) = with_headers(
+        &app,
+        "POST",
+        &push,
+        &[("host", HOST), ("origin", "http://127.0.0.1:8080"), json_ct],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e, json!({"results": []}));
+    // DNS rebinding: a foreign name reaching the loopback port, for reads too.
+    for (method, uri) in [
+        ("GET", "/api/plans"),
+        ("GET", "/metrics"),
+        ("POST", push.as_str()),
+    ] {
+        let (s, e) = with_headers(
+            &app,
+            method,
+            uri,
+            &[
+                ("host", "evil.example:8080"),
+                ("origin", "http://evil.example:8080"),
+                json_ct,
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {uri}: {e}");
+        assert!(e["error"].as_str().unwrap().contains("loopback"), "{e}");
+    }
+    // A cross-origin delete leaves the plan where it was.
+    let del = format!("/api/plans/{}", created["id"].as_str().unwrap());
+    let (s, _) = with_headers(
+        &app,
+        "DELETE",
+        &del,
+        &[("host", HOST), ("origin", "null"), json_ct],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(&app, "GET", &del, None, None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_stay_well_formed_whatever_etcd_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, fleet) = state(dir.path());
+    let app = crate::http::app(
+        state,
+        None,
+        Guard {
+            loopback_only: true,
+        },
+    );
+    fleet.upsert(
+        "/w/evil".into(),
+        contract::etcd::WorkerRecord {
+            id: "evil".into(),
+            address: "127.0.0.1:1\"} 7\nlocust_http_users 1e9\n# \\".into(),
+            version: "0".into(),
+            labels: Default::default(),
+            cpus: 1,
+            started_at: 0.0,
+            tls: false,
+        },
+        contract::etcd::Trust::Unchecked,
+    );
+    let resp = app
+        .oneshot(
+            axum::http::Request::get("/metrics")
+                .header(header::HOST, HOST)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let users: Vec<&&str> = samples
+        .iter()
+        .filter(|l| l.starts_with("locust_http_users"))
+        .collect();
+    assert_eq!(users, [&"locust_http_users 0"], "{text}");
+    let per_worker: Vec<&&str> = samples
+        .iter()
+        .filter(|l| l.starts_with("locust_http_worker_users"))
+        .collect();
+    assert_eq!(
+        per_worker,
+        [&r#"locust_http_worker_users{address="127.0.0.1:1\"} 7\nlocust_http_users 1e9\n# \\"} 0"#],
+        "{text}"
+    );
+    for l in &samples {
+        let value = l.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{l:?} in {text}");
+    }
 }

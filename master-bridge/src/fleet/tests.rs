@@ -216,3 +216,26 @@ fn calls_are_signed_for_their_worker_and_payloads_sealed() {
         auth_grpc::open_msg(fleet.auth.key.as_deref(), "w1", "Apply", req.into_inner()).unwrap();
     assert!(opened.plan_json.contains("k3y"));
 }
+
+#[test]
+fn an_oversized_record_is_ignored_before_parsing() {
+    let fleet = Fleet::new(WorkerAuth::default());
+    // Valid JSON, padded past the cap with whitespace: refused for its size alone.
+    let mut big =
+        contract::etcd::encode_record("/w/big", &record("big", 1, &[]), None).into_bytes();
+    big.resize(contract::etcd::MAX_RECORD_BYTES + 1, b' ');
+    assert!(
+        contract::etcd::decode_record("/w/big", &big, None)
+            .unwrap_err()
+            .to_string()
+            .contains("limit")
+    );
+    apply(&fleet, Change::Put, b"/w/big", &big);
+    assert!(fleet.workers().is_empty());
+    let kvs: Vec<(&[u8], &[u8])> = vec![(b"/w/big", &big)];
+    assert!(listing(kvs, None).is_empty());
+    // At the cap exactly, it is still a record.
+    big.truncate(contract::etcd::MAX_RECORD_BYTES);
+    apply(&fleet, Change::Put, b"/w/big", &big);
+    assert_eq!(fleet.workers().len(), 1);
+}
