@@ -263,8 +263,12 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
         .args(token)
         .arg("--data-dir")
         .arg(dir.join("oneshot-data"))
-        .output()
+        .kill_on_drop(true)
+        .output();
+    // Bounded: a one-shot that never ends must fail the test, not hang it.
+    let out = tokio::time::timeout(Duration::from_secs(90), out)
         .await
+        .expect("the one-shot run ended within 90 s")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
