@@ -36,7 +36,7 @@ if [ "$PROFILE" = release ]; then
 else
   cargo build --bins -q
 fi
-BIN=target/$PROFILE
+BIN=${CARGO_TARGET_DIR:-target}/$PROFILE
 
 DIR=${LOCAL_FLEET_DIR:-.local-fleet}
 rm -rf "$DIR"

@@ -79,6 +79,7 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(what = "http", addr = %listener.local_addr()?, "listening");
     master_bridge::serve(args, listener, shutdown).await
 }
 
@@ -90,6 +91,7 @@ async fn demo(
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(what = "http", addr = %listener.local_addr()?, "listening");
     tracing::info!(%addr, "demo shop serving");
     master_bridge::demo::serve(listener, shutdown).await?;
     Ok(())

@@ -1,10 +1,16 @@
 //! Harness for the cross-process tests: real Locust masters, real workers, a real HTTP target,
-//! all on loopback with free ports, cleaned up by pid.
+//! all on loopback, cleaned up by pid.
 //!
 //! - [`Target`]: an HTTP server in the test process that counts every request it serves.
 //! - [`Master`]: a real `locust --master` from the project's venv (headless or with its web UI).
+//! - [`Etcd`], [`FleetWorker`], [`BridgeProc`]: etcd, fleet workers and the master-bridge.
+//! - [`Cluster`]: the set-up most fleet tests share (etcd, target, master, bridge, workers).
 //! - [`Proc`]: a child process killed (by pid) when dropped; logs go to `target/test-logs/`.
 //! - [`eventually`]: a bounded wait for a condition, instead of sleeps.
+//!
+//! Ports: our own binaries bind port 0 and log `listening what=... addr=...` right after binding;
+//! [`Proc::listening`] reads the real address back. Locust and etcd cannot report a port they
+//! picked, so they get [`free_port`] and are started again on fresh ports when the bind fails.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -59,7 +65,10 @@ pub fn locust_bin() -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1. Racy by nature (another process may take it
+/// before the child binds it): use it only for ports nothing should listen on (a dead target, an
+/// absent master) or for children that cannot bind port 0 and report it (Locust, etcd), whose
+/// start retries on a bind failure.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -73,6 +82,16 @@ pub fn test_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test dir");
     dir
+}
+
+/// How many times a child that must be given a port ([`Master`], [`Etcd`]) is started on fresh
+/// ports after losing the race for the one [`free_port`] gave it.
+const BIND_ATTEMPTS: u32 = 5;
+
+/// Does this log say the process could not bind its port?
+fn bind_failed(log: &str) -> bool {
+    let log = log.to_ascii_lowercase();
+    log.contains("address already in use") || log.contains("addrinuse")
 }
 
 /// Waits until `check` returns `Some`, polling every 100 ms, for at most `timeout`.
@@ -164,6 +183,43 @@ impl Proc {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The address one of our binaries bound, read from the line it logs right after binding:
+    /// `listening what="<what>" addr=<ip:port>` (`what` is `grpc` or `http`). Panics if the process
+    /// exits first or logs nothing within 30 s.
+    pub async fn listening(&mut self, what: &str) -> SocketAddr {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(addr) = parse_listening(&self.log_text(), what) {
+                return addr;
+            }
+            if let Some(status) = self.exited() {
+                panic!(
+                    "{} exited ({status:?}) before listening: {}",
+                    self.name,
+                    self.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} logged no `listening what={what:?}` line within 30 s: {}",
+                self.name,
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The `addr=` of the first `listening` line with `what="<what>"` in a log.
+pub fn parse_listening(log: &str, what: &str) -> Option<SocketAddr> {
+    let tag = format!("what=\"{what}\"");
+    log.lines()
+        .filter(|l| l.contains("listening") && l.contains(&tag))
+        .find_map(|l| {
+            let rest = &l[l.find(" addr=")? + " addr=".len()..];
+            rest.split_whitespace().next()?.parse().ok()
+        })
 }
 
 impl Drop for Proc {
@@ -408,7 +464,66 @@ pub struct Master {
 }
 
 impl Master {
-    pub fn start(dir: &Path, name: &str, opts: MasterOpts) -> Master {
+    /// Starts a master and waits until it listens (its ZeroMQ port, and its web UI unless
+    /// headless). Locust cannot bind port 0 and report it, so the ports come from [`free_port`];
+    /// when another process took one first the master exits with "Address already in use" and is
+    /// started again on fresh ports (at most [`BIND_ATTEMPTS`] times).
+    pub async fn start(dir: &Path, name: &str, mut opts: MasterOpts) -> Master {
+        for attempt in 1..=BIND_ATTEMPTS {
+            let log_name = if attempt == 1 {
+                name.to_string()
+            } else {
+                format!("{name}-attempt{attempt}")
+            };
+            let mut master = Master::spawn(dir, &log_name, name, opts.clone());
+            match master.ready().await {
+                Ok(()) => return master,
+                Err(log) if bind_failed(&log) && attempt < BIND_ATTEMPTS => {
+                    opts.bind_port = free_port();
+                    opts.web_port = free_port();
+                }
+                Err(log) => panic!("master {name} exited before listening: {log}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// Starts a master on exactly `opts`' ports (a restart where workers expect the old port),
+    /// without retrying, and waits until it listens.
+    pub async fn restart(dir: &Path, name: &str, opts: MasterOpts) -> Master {
+        let mut master = Master::spawn(dir, name, name, opts);
+        if let Err(log) = master.ready().await {
+            panic!("master {name} exited before listening: {log}");
+        }
+        master
+    }
+
+    /// Waits until the master accepts TCP on its ZeroMQ port (and answers on its web UI unless
+    /// headless); `Err(log)` if it exited first.
+    async fn ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let zmq = SocketAddr::from(([127, 0, 0, 1], self.opts.bind_port));
+        loop {
+            if self.proc.exited().is_some() {
+                return Err(self.proc.log_text());
+            }
+            let zmq_up = tokio::net::TcpStream::connect(zmq).await.is_ok();
+            let web_up = self.opts.headless.is_some() || self.worker_count().await.is_some();
+            // Listening, and still alive after that (a port another process holds also accepts).
+            if zmq_up && web_up && self.proc.exited().is_none() {
+                return Ok(());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "master {} not listening within 30 s: {}",
+                self.proc.name,
+                self.proc.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn spawn(dir: &Path, log_name: &str, name: &str, opts: MasterOpts) -> Master {
         let csv_prefix = dir.join(format!("{name}-res"));
         let mut cmd = Command::new(locust_bin());
         cmd.arg("-f")
@@ -438,7 +553,7 @@ impl Master {
         if let Some(host) = &opts.host {
             cmd.args(["-H", host]);
         }
-        let proc = Proc::spawn(cmd, dir, name);
+        let proc = Proc::spawn(cmd, dir, log_name);
         Master {
             proc,
             opts,
@@ -588,7 +703,9 @@ pub fn write_plan(dir: &Path, name: &str, plan: &serde_json::Value) -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // etcd and fleet workers
 
-/// A real etcd from the project venv, on free loopback ports, with its own data dir.
+/// A real etcd from the project venv, on free loopback ports, with its own data dir. etcd cannot
+/// report a port it picked (its advertised URLs must name the port), so it gets [`free_port`]s and
+/// is started again on fresh ones when it loses the race for them.
 #[derive(Debug)]
 pub struct Etcd {
     pub proc: Option<Proc>,
@@ -609,15 +726,26 @@ impl Etcd {
             dir: dir.to_path_buf(),
             starts: 0,
         };
-        etcd.launch().await;
-        etcd
+        for attempt in 1..=BIND_ATTEMPTS {
+            match etcd.launch().await {
+                Ok(()) => return etcd,
+                Err(log) if bind_failed(&log) && attempt < BIND_ATTEMPTS => {
+                    etcd.client_port = free_port();
+                    etcd.peer_port = free_port();
+                    let _ = std::fs::remove_dir_all(&etcd.data_dir);
+                }
+                Err(log) => panic!("etcd exited before it was healthy: {log}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
     }
 
     pub fn endpoint(&self) -> String {
         format!("127.0.0.1:{}", self.client_port)
     }
 
-    async fn launch(&mut self) {
+    /// Starts etcd and waits until it is healthy; `Err(log)` if it exited first.
+    async fn launch(&mut self) -> Result<(), String> {
         self.starts += 1;
         let client = format!("http://127.0.0.1:{}", self.client_port);
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
@@ -638,19 +766,30 @@ impl Etcd {
             ])
             .args(["--initial-cluster", &format!("t={peer}")])
             .args(["--log-level", "warn"]);
-        self.proc = Some(Proc::spawn(cmd, &self.dir, &format!("etcd{}", self.starts)));
+        let mut proc = Proc::spawn(cmd, &self.dir, &format!("etcd{}", self.starts));
         let health = format!("{client}/health");
         let http = reqwest::Client::new();
-        eventually(Duration::from_secs(20), "etcd to be healthy", || {
-            let http = http.clone();
-            let health = health.clone();
-            async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if proc.exited().is_some() {
+                return Err(proc.log_text());
+            }
+            let healthy = async {
                 let v: serde_json::Value =
                     http.get(&health).send().await.ok()?.json().await.ok()?;
                 (v["health"] == "true").then_some(())
+            };
+            if healthy.await.is_some() {
+                self.proc = Some(proc);
+                return Ok(());
             }
-        })
-        .await;
+            assert!(
+                Instant::now() < deadline,
+                "etcd not healthy within 20 s: {}",
+                proc.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// SIGKILL.
@@ -663,7 +802,9 @@ impl Etcd {
 
     /// Starts again on the same data dir and ports.
     pub async fn restart(&mut self) {
-        self.launch().await;
+        if let Err(log) = self.launch().await {
+            panic!("etcd did not come back on its ports: {log}");
+        }
     }
 
     /// Every key under `prefix` with its value.
@@ -689,7 +830,7 @@ impl Etcd {
     }
 }
 
-/// A worker in fleet mode.
+/// A worker in fleet mode, on a gRPC port it picked itself (`--port 0`).
 #[derive(Debug)]
 pub struct FleetWorker {
     pub proc: Proc,
@@ -709,22 +850,15 @@ fn sets_credentials(extra: &[&str], flags: &[&str]) -> bool {
 }
 
 impl FleetWorker {
-    /// Starts a fleet worker; it gets [`FLEET_TOKEN`] (through the environment, as operators
-    /// should pass it) unless `extra` sets credentials itself.
-    pub fn start(dir: &Path, name: &str, etcd: &str, extra: &[&str]) -> FleetWorker {
-        let port = free_port();
+    /// Starts a fleet worker and waits until it has bound its gRPC port (read back from its
+    /// log). It gets [`FLEET_TOKEN`] (through the environment, as operators should pass it)
+    /// unless `extra` sets credentials itself.
+    pub async fn start(dir: &Path, name: &str, etcd: &str, extra: &[&str]) -> FleetWorker {
         let mut cmd = Command::new(bin("worker"));
-        cmd.args([
-            "--etcd-addr",
-            etcd,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-        ])
-        .args(extra)
-        .env("WORKER_LOG", "info,worker=debug")
-        .env("NO_COLOR", "1");
+        cmd.args(["--etcd-addr", etcd, "--host", "127.0.0.1", "--port", "0"])
+            .args(extra)
+            .env("WORKER_LOG", "info,worker=debug")
+            .env("NO_COLOR", "1");
         let own = sets_credentials(
             extra,
             &[
@@ -744,8 +878,10 @@ impl FleetWorker {
             cmd.env("LOCUST_HTTP_TOKEN", FLEET_TOKEN);
             Some(FLEET_TOKEN.to_string())
         };
+        let mut proc = Proc::spawn(cmd, dir, name);
+        let port = proc.listening("grpc").await.port();
         FleetWorker {
-            proc: Proc::spawn(cmd, dir, name),
+            proc,
             port,
             etcd: etcd.to_string(),
             token,
@@ -876,7 +1012,7 @@ pub fn history_rps(master: &Master) -> Vec<(u64, u64, f64)> {
 // ---------------------------------------------------------------------------------------------
 // The master-bridge
 
-/// A master-bridge process with its REST API on a free port.
+/// A master-bridge process with its REST API on a port it picked itself (`--web-port 0`).
 #[derive(Debug)]
 pub struct BridgeProc {
     pub proc: Proc,
@@ -893,7 +1029,6 @@ impl BridgeProc {
         master: &Master,
         extra: &[&str],
     ) -> BridgeProc {
-        let port = free_port();
         let mut cmd = Command::new(bin("master-bridge"));
         cmd.args([
             "--etcd-addr",
@@ -906,7 +1041,7 @@ impl BridgeProc {
             "--locust-web",
             &format!("http://127.0.0.1:{}", master.opts.web_port),
         ])
-        .args(["--web-host", "127.0.0.1", "--web-port", &port.to_string()])
+        .args(["--web-host", "127.0.0.1", "--web-port", "0"])
         .arg("--data-dir")
         .arg(dir.join("bridge-data"))
         .args(extra)
@@ -923,8 +1058,10 @@ impl BridgeProc {
         ) {
             cmd.env("LOCUST_HTTP_TOKEN", FLEET_TOKEN);
         }
+        let mut proc = Proc::spawn(cmd, dir, name);
+        let port = proc.listening("http").await.port();
         let b = BridgeProc {
-            proc: Proc::spawn(cmd, dir, name),
+            proc,
             port,
             http: reqwest::Client::new(),
         };
@@ -996,4 +1133,135 @@ pub fn run_row<'a>(run: &'a serde_json::Value, name: &str) -> &'a serde_json::Va
         .as_array()
         .and_then(|rows| rows.iter().find(|r| r["name"] == name))
         .unwrap_or_else(|| panic!("no row {name:?} in {run}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A whole cluster
+
+/// What a [`Cluster`] brings up. Everything is optional; [`Cluster::start`] starts the parts in
+/// dependency order and waits until each answers.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterSpec {
+    /// A real etcd (needed by fleet workers and the bridge).
+    pub etcd: bool,
+    /// An HTTP target in the test process.
+    pub target: Option<TargetConfig>,
+    /// A Locust master.
+    pub master: Option<MasterOpts>,
+    /// A master-bridge with these extra flags (needs `etcd` and `master`).
+    pub bridge: Option<Vec<String>>,
+    /// This many fleet workers `w1..wN`, each with `worker_args`.
+    pub workers: usize,
+    pub worker_args: Vec<String>,
+}
+
+/// etcd, a target, a master, a bridge and fleet workers for one test, each on its own port (the
+/// real one read back), logging to `target/test-logs/<name>/`; every child is killed by pid when
+/// the cluster is dropped.
+#[derive(Debug)]
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub etcd: Option<Etcd>,
+    pub target: Option<Target>,
+    pub master: Option<Master>,
+    pub bridge: Option<BridgeProc>,
+    pub workers: Vec<FleetWorker>,
+}
+
+impl Cluster {
+    /// Starts what `spec` asks for. Returns once etcd is healthy, the master listens, the bridge
+    /// answers, and every worker is registered in etcd (and listed by the bridge, if any).
+    pub async fn start(name: &str, spec: ClusterSpec) -> Cluster {
+        let dir = test_dir(name);
+        let etcd = if spec.etcd {
+            Some(Etcd::start(&dir).await)
+        } else {
+            None
+        };
+        let target = match spec.target {
+            Some(config) => Some(Target::start(config).await),
+            None => None,
+        };
+        let master = match spec.master {
+            Some(opts) => Some(Master::start(&dir, "master", opts).await),
+            None => None,
+        };
+        let mut cluster = Cluster {
+            dir,
+            etcd,
+            target,
+            master,
+            bridge: None,
+            workers: Vec::new(),
+        };
+        if let Some(extra) = &spec.bridge {
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let bridge = BridgeProc::start(
+                &cluster.dir,
+                "bridge",
+                cluster.etcd(),
+                cluster.master(),
+                &extra,
+            )
+            .await;
+            cluster.bridge = Some(bridge);
+        }
+        let args: Vec<&str> = spec.worker_args.iter().map(String::as_str).collect();
+        for i in 1..=spec.workers {
+            cluster.add_worker(&format!("w{i}"), &args).await;
+        }
+        cluster
+    }
+
+    pub fn etcd(&self) -> &Etcd {
+        self.etcd.as_ref().expect("the cluster has no etcd")
+    }
+
+    pub fn target(&self) -> &Target {
+        self.target.as_ref().expect("the cluster has no target")
+    }
+
+    pub fn master(&self) -> &Master {
+        self.master.as_ref().expect("the cluster has no master")
+    }
+
+    pub fn bridge(&self) -> &BridgeProc {
+        self.bridge.as_ref().expect("the cluster has no bridge")
+    }
+
+    /// Starts one more fleet worker and waits until its key is in etcd and, with a bridge, until
+    /// the bridge lists it. Returns its index in [`Cluster::workers`].
+    pub async fn add_worker(&mut self, name: &str, extra: &[&str]) -> usize {
+        let w = FleetWorker::start(&self.dir, name, &self.etcd().endpoint(), extra).await;
+        let key = w.key();
+        let address = format!("127.0.0.1:{}", w.port);
+        eventually(
+            Duration::from_secs(15),
+            "the worker's key in etcd",
+            || async {
+                self.etcd()
+                    .keys(&key)
+                    .await
+                    .filter(|k| k.contains_key(&key))
+            },
+        )
+        .await;
+        if let Some(bridge) = &self.bridge {
+            eventually(
+                Duration::from_secs(15),
+                "the bridge to list the worker",
+                || async {
+                    bridge
+                        .workers()
+                        .await
+                        .iter()
+                        .any(|v| v["address"] == address)
+                        .then_some(())
+                },
+            )
+            .await;
+        }
+        self.workers.push(w);
+        self.workers.len() - 1
+    }
 }

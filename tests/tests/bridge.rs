@@ -7,18 +7,21 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
-    let dir = test_dir("bridge_run");
-    let etcd = Etcd::start(&dir).await;
-    let target = Target::start(TargetConfig::default()).await;
-    let master = Master::start(&dir, "master", MasterOpts::web());
-    let bridge = BridgeProc::start(&dir, "bridge", &etcd, &master, &[]).await;
-    let _w1 = FleetWorker::start(&dir, "w1", &etcd.endpoint(), &[]);
-    let _w2 = FleetWorker::start(&dir, "w2", &etcd.endpoint(), &[]);
-    eventually(Duration::from_secs(10), "two workers", || async {
-        (bridge.workers().await.len() == 2).then_some(())
-    })
+    let cluster = Cluster::start(
+        "bridge_run",
+        ClusterSpec {
+            etcd: true,
+            target: Some(TargetConfig::default()),
+            master: Some(MasterOpts::web()),
+            bridge: Some(Vec::new()),
+            workers: 2,
+            ..ClusterSpec::default()
+        },
+    )
     .await;
-    master.wait_web().await;
+    let (dir, etcd, target) = (&cluster.dir, cluster.etcd(), cluster.target());
+    let (master, bridge) = (cluster.master(), cluster.bridge());
+    assert_eq!(bridge.workers().await.len(), 2);
 
     // A bad plan: 422, every wrong field named, nothing stored or pushed.
     let (status, err) = bridge
@@ -37,7 +40,7 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
     );
     assert_eq!(bridge.get("/api/plans").await.1, json!([]));
 
-    let (status, plan) = bridge.post("/api/plans", &shop_plan(&target)).await;
+    let (status, plan) = bridge.post("/api/plans", &shop_plan(target)).await;
     assert_eq!(status, 201, "{plan}");
     let (status, run) = bridge
         .post(
@@ -54,7 +57,8 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
     .await;
 
     // A third worker joins mid-run: listed within 2 s, gets the plan with no call, takes users.
-    let w3 = FleetWorker::start(&dir, "w3", &etcd.endpoint(), &[]);
+    // (Timed from the moment it listens, which it logs just before registering.)
+    let w3 = FleetWorker::start(dir, "w3", &etcd.endpoint(), &[]).await;
     let joined = Instant::now();
     eventually(
         Duration::from_secs(5),
@@ -105,9 +109,18 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
     assert_eq!(agg["num_requests"], target.total());
     assert_eq!(agg["num_failures"], 0);
     assert!(run_row(&run, "home")["response_time_percentile_0.99"].is_number());
-    // The same totals as the master's own CSV.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let csv = master.stats_csv();
+    // The same totals as the master's own CSV (written every second or so).
+    let csv = eventually(
+        Duration::from_secs(15),
+        "the master's CSV with the final totals",
+        || async {
+            let path = format!("{}_stats.csv", master.csv_prefix.display());
+            let rows = parse_stats_csv(&std::fs::read_to_string(path).ok()?);
+            let agg = rows.iter().find(|r| r.name == "Aggregated")?;
+            (agg.requests == target.total()).then_some(rows)
+        },
+    )
+    .await;
     assert_eq!(row(&csv, "Aggregated").requests, target.total());
     assert_eq!(row(&csv, "home").requests, counts["GET /"]);
     // Metrics.
@@ -122,39 +135,57 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pools_stages_one_shots_and_a_killed_bridge() {
-    let dir = test_dir("bridge_pools_stages");
-    let etcd = Etcd::start(&dir).await;
-    let target = Target::start(TargetConfig::default()).await;
-    let master = Master::start(&dir, "master", MasterOpts::web());
     // Workers that require a token; the bridge has it.
     let token = ["--worker-token", "a-fleet-secret-of-thirty-two-chars"];
-    let mut bridge = BridgeProc::start(&dir, "bridge1", &etcd, &master, &token).await;
-    let a = FleetWorker::start(
-        &dir,
-        "a",
-        &etcd.endpoint(),
-        &[
-            "--label",
-            "team=a",
-            "--token",
-            "a-fleet-secret-of-thirty-two-chars",
-        ],
-    );
-    let b = FleetWorker::start(
-        &dir,
-        "b",
-        &etcd.endpoint(),
-        &[
-            "--label",
-            "team=b",
-            "--token",
-            "a-fleet-secret-of-thirty-two-chars",
-        ],
-    );
-    eventually(Duration::from_secs(10), "two workers", || async {
-        (bridge.workers().await.len() == 2).then_some(())
-    })
+    let mut cluster = Cluster::start(
+        "bridge_pools_stages",
+        ClusterSpec {
+            etcd: true,
+            target: Some(TargetConfig::default()),
+            master: Some(MasterOpts::web()),
+            bridge: Some(token.iter().map(|s| s.to_string()).collect()),
+            ..ClusterSpec::default()
+        },
+    )
     .await;
+    let a = cluster
+        .add_worker(
+            "a",
+            &[
+                "--label",
+                "team=a",
+                "--token",
+                "a-fleet-secret-of-thirty-two-chars",
+            ],
+        )
+        .await;
+    let b = cluster
+        .add_worker(
+            "b",
+            &[
+                "--label",
+                "team=b",
+                "--token",
+                "a-fleet-secret-of-thirty-two-chars",
+            ],
+        )
+        .await;
+    let (a, b) = (cluster.workers[a].port, cluster.workers[b].port);
+    let Cluster {
+        dir,
+        etcd,
+        target,
+        master,
+        bridge,
+        workers: _workers,
+    } = cluster;
+    let (etcd, target, master) = (
+        etcd.expect("etcd"),
+        target.expect("target"),
+        master.expect("master"),
+    );
+    let mut bridge = bridge.expect("bridge");
+    assert_eq!(bridge.workers().await.len(), 2);
     let (_, plan) = bridge.post("/api/plans", &shop_plan(&target)).await;
     let id = plan["id"].as_str().unwrap().to_string();
 
@@ -168,7 +199,7 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     assert_eq!(status, 200, "{pushed}");
     let results = pushed["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["address"], format!("127.0.0.1:{}", a.port));
+    assert_eq!(results[0]["address"], format!("127.0.0.1:{}", a));
     assert_eq!(results[0]["ok"], true);
     eventually(Duration::from_secs(5), "statuses", || async {
         let ws = bridge.workers().await;
@@ -177,7 +208,7 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
                 .find(|w| w["address"] == format!("127.0.0.1:{port}"))
                 .map(|w| w["plan"].as_str().unwrap_or("").to_string())
         };
-        (plan_of(a.port)? == "shop" && plan_of(b.port)?.is_empty()).then_some(())
+        (plan_of(a)? == "shop" && plan_of(b)?.is_empty()).then_some(())
     })
     .await;
 
@@ -185,12 +216,16 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     bridge.proc.signal("KILL");
     bridge.proc.wait(Duration::from_secs(5)).await;
     let bridge = BridgeProc::start(&dir, "bridge2", &etcd, &master, &token).await;
+    // The restarted bridge finds both workers again.
+    eventually(Duration::from_secs(15), "two workers", || async {
+        (bridge.workers().await.len() == 2).then_some(())
+    })
+    .await;
     let (status, again) = bridge.get(&format!("/api/plans/{id}")).await;
     assert_eq!(status, 200);
     assert_eq!(again["plan"], plan["plan"]);
 
     // Two stages on team=a: 2 users for 4 s, then 6 users for 4 s.
-    master.wait_web().await;
     let (status, run) = bridge
         .post(
             "/api/runs",
@@ -244,8 +279,12 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
         .args(token)
         .arg("--data-dir")
         .arg(dir.join("oneshot-data"))
-        .output()
+        .kill_on_drop(true)
+        .output();
+    // Bounded: a one-shot that never ends must fail the test, not hang it.
+    let out = tokio::time::timeout(Duration::from_secs(90), out)
         .await
+        .expect("the one-shot run ended within 90 s")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

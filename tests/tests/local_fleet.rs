@@ -32,9 +32,20 @@ async fn local_fleet_headless_runs_the_shop_without_failures() {
     let cols: Vec<&str> = agg.split_whitespace().collect();
     let requests: u64 = cols[1].parse().unwrap();
     let failures: u64 = cols[2].parse().unwrap();
-    assert!(requests > 0, "{stdout}");
     assert_eq!(failures, 0, "{stdout}");
+    // Each of the shop's three steps has its row with requests and no failures, and together
+    // they make up the Aggregated row exactly.
+    let mut sum = 0;
     for name in ["home", "login", "order"] {
-        assert!(stdout.contains(name), "{name} missing: {stdout}");
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no row {name}: {stdout}"));
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let (reqs, fails): (u64, u64) = (cols[2].parse().unwrap(), cols[3].parse().unwrap());
+        assert!(reqs > 0, "{name}: no requests: {stdout}");
+        assert_eq!(fails, 0, "{name}: {stdout}");
+        sum += reqs;
     }
+    assert_eq!(sum, requests, "rows vs Aggregated: {stdout}");
 }

@@ -22,8 +22,8 @@ async fn headless(
 ) -> (Master, std::process::ExitStatus) {
     let mut opts = MasterOpts::headless(users, f64::from(users), run_time);
     opts.host = Some(target.url());
-    let mut master = Master::start(dir, "master", opts.clone());
-    let mut worker = run_worker(dir, "worker", plan, opts.bind_port, &[]);
+    let mut master = Master::start(dir, "master", opts).await;
+    let mut worker = run_worker(dir, "worker", plan, master.opts.bind_port, &[]);
     let status = master.proc.wait(Duration::from_secs(60)).await;
     let w = worker.wait(Duration::from_secs(10)).await;
     assert!(w.success(), "worker exit {w:?}: {}", worker.log_text());
@@ -185,6 +185,7 @@ async fn once_prints_every_step_and_its_exit_code_tells() {
     }
     assert_eq!(target.count("POST /orders"), 1);
 
+    // A port nothing listens on (if another process took it meanwhile, the run would not fail).
     let dead = format!("http://127.0.0.1:{}", free_port());
     let out = tokio::process::Command::new(bin("worker"))
         .arg("run")

@@ -25,7 +25,7 @@ async fn value_and_lease(etcd: &Etcd, key: &str) -> Option<(String, i64)> {
 async fn a_hijacked_or_deleted_key_is_restored() {
     let dir = test_dir("registry_restore");
     let etcd = Etcd::start(&dir).await;
-    let w = FleetWorker::start(&dir, "w", &etcd.endpoint(), &[]);
+    let w = FleetWorker::start(&dir, "w", &etcd.endpoint(), &[]).await;
     let key = w.key();
     let (original, lease) = eventually(Duration::from_secs(15), "the worker's key", || async {
         value_and_lease(&etcd, &key).await

@@ -9,18 +9,21 @@ use integration_tests::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_ui_in_chromium() {
-    let dir = test_dir("web_ui");
-    let etcd = Etcd::start(&dir).await;
-    let target = Target::start(TargetConfig::default()).await;
-    let master = Master::start(&dir, "master", MasterOpts::web());
-    let bridge = BridgeProc::start(&dir, "bridge", &etcd, &master, &[]).await;
-    let _w1 = FleetWorker::start(&dir, "w1", &etcd.endpoint(), &[]);
-    let _w2 = FleetWorker::start(&dir, "w2", &etcd.endpoint(), &[]);
-    eventually(Duration::from_secs(10), "two workers", || async {
-        (bridge.workers().await.len() == 2).then_some(())
-    })
+    let cluster = Cluster::start(
+        "web_ui",
+        ClusterSpec {
+            etcd: true,
+            target: Some(TargetConfig::default()),
+            master: Some(MasterOpts::web()),
+            bridge: Some(Vec::new()),
+            workers: 2,
+            ..ClusterSpec::default()
+        },
+    )
     .await;
-    master.wait_web().await;
+    let (dir, target) = (&cluster.dir, cluster.target());
+    let (master, bridge) = (cluster.master(), cluster.bridge());
+    assert_eq!(bridge.workers().await.len(), 2);
 
     let ui = root().join("tests/ui");
     let mut cmd = tokio::process::Command::new("node");
@@ -32,12 +35,11 @@ async fn the_web_ui_in_chromium() {
     if String::from_utf8_lossy(&version.stdout).starts_with("v20.") {
         cmd.arg("--experimental-websocket");
     }
+    let files = ["convert.test.mjs", "ui.test.mjs", "firefox.test.mjs"];
     cmd.arg("--test")
         .arg("--test-concurrency=1")
         .arg("--test-reporter=spec")
-        .arg(ui.join("convert.test.mjs"))
-        .arg(ui.join("ui.test.mjs"))
-        .arg(ui.join("firefox.test.mjs"))
+        .args(files.iter().map(|f| ui.join(f)))
         .current_dir(&ui)
         .env("BRIDGE_URL", bridge.url(""))
         .env("TARGET_URL", target.url())
@@ -58,8 +60,28 @@ async fn the_web_ui_in_chromium() {
         out.status.success(),
         "browser tests failed:\n{stdout}\n{stderr}"
     );
-    // The Postman collection's requests reached the target.
-    assert!(target.count("POST /orders") >= 1);
+    // Every browser test ran and passed (none skipped or lost): as many as the files declare.
+    let declared: usize = files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(ui.join(f)).expect("test file");
+            text.lines().filter(|l| l.starts_with("test(")).count()
+        })
+        .sum();
+    let summary = |key: &str| -> usize {
+        stdout
+            .lines()
+            .find_map(|l| l.trim_start_matches(['ℹ', ' ']).strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {key:?} in the summary:\n{stdout}"))
+    };
+    assert!(declared >= 7, "only {declared} browser tests found");
+    assert_eq!(summary("tests "), declared, "{stdout}");
+    assert_eq!(summary("pass "), declared, "{stdout}");
+    assert_eq!(summary("fail "), 0, "{stdout}");
+    // The Postman collection's checkout sent exactly one order (the UI's own plans have none).
+    assert_eq!(target.count("POST /orders"), 1, "{:?}", target.counts());
+    // Every screenshot is a real image of a rendered page (PNG, not empty or a 0x0 canvas).
     for shot in [
         "request-editor",
         "postman-import",
@@ -70,9 +92,14 @@ async fn the_web_ui_in_chromium() {
         "firefox-fleet",
         "firefox-runs",
     ] {
+        let png = std::fs::read(dir.join(format!("screenshots/{shot}.png")))
+            .unwrap_or_else(|e| panic!("screenshot {shot}: {e}"));
         assert!(
-            dir.join(format!("screenshots/{shot}.png")).exists(),
-            "no screenshot {shot}"
+            png.len() > 24 && png.starts_with(b"\x89PNG\r\n\x1a\n") && &png[12..16] == b"IHDR",
+            "{shot} is not a PNG"
         );
+        let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+        let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+        assert!(width >= 640 && height >= 400, "{shot} is {width}x{height}");
     }
 }

@@ -44,8 +44,8 @@ async fn headless_one_worker_counts_equal_the_target() {
     let target = Target::start(TargetConfig::default()).await;
     let mut opts = MasterOpts::headless(20, 20.0, "8s");
     opts.host = Some(target.url());
-    let mut master = Master::start(&dir, "master", opts.clone());
-    let mut worker = run_worker(&dir, "worker", &shop(), opts.bind_port, &[]);
+    let mut master = Master::start(&dir, "master", opts).await;
+    let mut worker = run_worker(&dir, "worker", &shop(), master.opts.bind_port, &[]);
 
     let master_status = master.proc.wait(Duration::from_secs(60)).await;
     let worker_status = worker.wait(Duration::from_secs(10)).await;
@@ -75,9 +75,9 @@ async fn two_workers_with_a_ramp_stay_exact() {
     let mut opts = MasterOpts::headless(20, 4.0, "10s");
     opts.host = Some(target.url());
     opts.expect_workers = 2;
-    let mut master = Master::start(&dir, "master", opts.clone());
-    let mut w1 = run_worker(&dir, "worker1", &shop(), opts.bind_port, &[]);
-    let mut w2 = run_worker(&dir, "worker2", &shop(), opts.bind_port, &[]);
+    let mut master = Master::start(&dir, "master", opts).await;
+    let mut w1 = run_worker(&dir, "worker1", &shop(), master.opts.bind_port, &[]);
+    let mut w2 = run_worker(&dir, "worker2", &shop(), master.opts.bind_port, &[]);
 
     let master_status = master.proc.wait(Duration::from_secs(60)).await;
     for w in [&mut w1, &mut w2] {
@@ -95,23 +95,42 @@ async fn two_workers_with_a_ramp_stay_exact() {
         20,
         "the master never saw 20 users"
     );
-    // Both workers took part.
-    for w in [&w1, &w2] {
-        assert!(
-            w.log_text().contains("spawned"),
-            "{} never spawned users",
-            w.name
-        );
-    }
+    // Both workers took part: the master split its 20 users evenly, 10 to each.
+    let shares: Vec<u64> = [&w1, &w2]
+        .iter()
+        .map(|w| last_spawned_users(&w.log_text()))
+        .collect();
+    assert_eq!(shares, [10, 10], "users per worker");
+}
+
+/// The total user count of the last `spawned users={...}` line a worker logged (what the
+/// master's last spawn message gave it).
+fn last_spawned_users(log: &str) -> u64 {
+    let line = log
+        .lines()
+        .rfind(|l| l.contains("spawned") && l.contains("users="))
+        .unwrap_or_else(|| panic!("no spawn in {log}"));
+    let counts = &line[line.find("users=").expect("users=")..];
+    counts
+        .split(':')
+        .skip(1)
+        .filter_map(|part| {
+            let digits: String = part
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse::<u64>().ok()
+        })
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ui_stop_and_start_again_keeps_numbers_exact() {
     let dir = test_dir("ui_stop_start");
     let target = Target::start(TargetConfig::default()).await;
-    let master = Master::start(&dir, "master", MasterOpts::web());
+    let master = Master::start(&dir, "master", MasterOpts::web()).await;
     let _worker = run_worker(&dir, "worker", &shop(), master.opts.bind_port, &[]);
-    master.wait_web().await;
     eventually(
         Duration::from_secs(15),
         "the worker to register",
@@ -179,10 +198,8 @@ async fn ui_stop_and_start_again_keeps_numbers_exact() {
 async fn a_restarted_master_gets_the_worker_back() {
     let dir = test_dir("master_restart");
     let target = Target::start(TargetConfig::default()).await;
-    let opts = MasterOpts::web();
-    let mut master = Master::start(&dir, "master1", opts.clone());
-    let mut worker = run_worker(&dir, "worker", &shop(), opts.bind_port, &[]);
-    master.wait_web().await;
+    let mut master = Master::start(&dir, "master1", MasterOpts::web()).await;
+    let mut worker = run_worker(&dir, "worker", &shop(), master.opts.bind_port, &[]);
     eventually(
         Duration::from_secs(15),
         "the worker to register",
@@ -197,11 +214,24 @@ async fn a_restarted_master_gets_the_worker_back() {
 
     master.proc.signal("KILL");
     master.proc.wait(Duration::from_secs(10)).await;
-    // The worker stops its users once it notices the master is gone.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let master2 = Master::start(&dir, "master2", opts.clone());
+    // The worker stops its users once it notices the master is gone: no request for 1 s.
+    let mut last = (target.total(), std::time::Instant::now());
+    eventually(
+        Duration::from_secs(30),
+        "the worker to stop its users",
+        || {
+            let total = target.total();
+            if total != last.0 {
+                last = (total, std::time::Instant::now());
+            }
+            let quiet = last.1.elapsed() >= Duration::from_secs(1);
+            async move { quiet.then_some(()) }
+        },
+    )
+    .await;
+    // The same ports: the worker knows only the old master's address.
     let started = std::time::Instant::now();
-    master2.wait_web().await;
+    let master2 = Master::restart(&dir, "master2", master.opts.clone()).await;
     eventually(
         Duration::from_secs(10),
         "the worker to join the new master",
@@ -233,6 +263,7 @@ async fn a_restarted_master_gets_the_worker_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_target_gives_failures_not_a_crash() {
     let dir = test_dir("dead_target");
+    // A port nothing listens on (if another process took it meanwhile, requests would not fail).
     let dead = format!("http://127.0.0.1:{}", free_port());
     let plan = write_plan(
         &dir,
@@ -241,8 +272,8 @@ async fn a_dead_target_gives_failures_not_a_crash() {
             "transactions": [{"name": "t", "steps": [{"name": "ping", "method": "GET", "url": "/ping"}]}]}),
     );
     let opts = MasterOpts::headless(3, 3.0, "4s");
-    let mut master = Master::start(&dir, "master", opts.clone());
-    let mut worker = run_worker(&dir, "worker", &plan, opts.bind_port, &[]);
+    let mut master = Master::start(&dir, "master", opts).await;
+    let mut worker = run_worker(&dir, "worker", &plan, master.opts.bind_port, &[]);
     let master_status = master.proc.wait(Duration::from_secs(60)).await;
     let worker_status = worker.wait(Duration::from_secs(10)).await;
     assert!(

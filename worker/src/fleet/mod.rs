@@ -149,6 +149,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
+    tracing::info!(what = "grpc", addr = %listener.local_addr()?, "listening");
     let id = crate::run::node_id();
     let tracker = TaskTracker::new();
     let sessions = shutdown.child_token();

@@ -4,7 +4,7 @@
 //! Outbound payloads are built from typed structs serialised with `rmp_serde::to_vec_named`, so
 //! dict-shaped data is always a msgpack *map*, strings are msgpack *str* (never bin), floats are
 //! float64 and histogram keys are integers: the shapes that keep a real master from going deaf
-//! (see `locust-protocol.md` §1.4, §1.5). Inbound frames are decoded leniently (any integer width,
+//! (see `docs/locust-protocol.md` §1.4, §1.5). Inbound frames are decoded leniently (any integer width,
 //! any float width) but strictly in structure; a frame that is not a 3-element array with string
 //! type and node id is a [`CodecError`], never a panic.
 
@@ -16,7 +16,7 @@ use serde::Serialize;
 pub const LOCUST_VERSION: &str = "2.47.0";
 
 /// Worker states the master accepts in heartbeats. Anything else (e.g. "stopped") can wedge a
-/// running master (protocol doc §2.3), so the type system allows only these three.
+/// running master (`docs/locust-protocol.md` §2.3), so the type system allows only these three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeartbeatState {
     Ready,
@@ -340,7 +340,7 @@ mod tests {
             .collect()
     }
 
-    // Byte fixtures from locust-protocol.md §1.4 (verified against msgpack 1.2.4).
+    // Byte fixtures from docs/locust-protocol.md §1.4 (verified against msgpack 1.2.4).
 
     #[test]
     fn decodes_ack_fixture() {
