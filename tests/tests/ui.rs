@@ -1,7 +1,7 @@
 //! The web UI in real browsers against a running bridge, etcd, master, two workers and a
 //! target: Debian's Chromium driven by playwright-core (`tests/ui/ui.test.mjs`), then Debian's
-//! Firefox driven over WebDriver BiDi (`tests/ui/firefox.test.mjs`); and the UI's conversions
-//! (`tests/ui/convert.test.mjs`).
+//! Firefox driven over WebDriver BiDi (`tests/ui/firefox.test.mjs`). Imports go through the
+//! bridge's `POST /api/import` (the Rust converter, tested in `tests/imports.rs`).
 
 use std::time::Duration;
 
@@ -35,7 +35,6 @@ async fn the_web_ui_in_chromium() {
     cmd.arg("--test")
         .arg("--test-concurrency=1")
         .arg("--test-reporter=spec")
-        .arg(ui.join("convert.test.mjs"))
         .arg(ui.join("ui.test.mjs"))
         .arg(ui.join("firefox.test.mjs"))
         .current_dir(&ui)
