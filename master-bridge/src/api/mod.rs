@@ -36,4 +36,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[cfg(test)]
+mod imports_tests;
+#[cfg(test)]
 mod tests;

@@ -30,11 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/plans/{id}/push", post(push))
 }
 
-/// Validates a plan document with the workers' own rules (every variable defined by the plan).
-pub fn validate(plan: &Value) -> Result<Plan, ApiError> {
-    Plan::from_value(plan).map_err(|e| ApiError::InvalidPlan(e.field_errors()))
-}
-
 /// Checks a plan for a Send, push or run: every variable must be defined by the plan or by
 /// `defined` (the chosen environment, a Send's values); otherwise `422` naming every missing
 /// variable and every use.

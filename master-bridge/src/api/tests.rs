@@ -21,7 +21,7 @@ use crate::runs::{RunError, Runs, SpecError};
 use crate::state::{AppState, BridgeInfo};
 use crate::store::{Db, Store, StoreError};
 
-fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
+pub(super) fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
     let store = Store::from_db(Db::open(dir).unwrap());
     let fleet = Fleet::new(WorkerAuth::default());
     let master = LocustWeb::new("http://127.0.0.1:1", None);
@@ -85,7 +85,7 @@ async fn raw(
     )
 }
 
-async fn call(
+pub(super) async fn call(
     app: &Router,
     method: &str,
     uri: &str,
