@@ -595,3 +595,82 @@ fn cli_import_export_and_validate_need_no_fleet() {
     let (code, _, _) = cli(&["export", env.to_str().unwrap()], None);
     assert_eq!(code, 2);
 }
+
+/// The acceptance case of issue 13: a login whose test script sets `token` in the environment and
+/// an order using `{{token}}`, the base URL only in the Postman environment, run as a load test
+/// against a shop that checks the token: zero failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_collection_runs_with_its_environment_and_zero_failures() {
+    let dir = test_dir("imports_run");
+    let etcd = Etcd::start(&dir).await;
+    let target = Target::start(TargetConfig {
+        require_token: true,
+        ..TargetConfig::default()
+    })
+    .await;
+    let master = Master::start(&dir, "master", MasterOpts::web());
+    let bridge = BridgeProc::start(&dir, "bridge", &etcd, &master, &[]).await;
+    let _w1 = FleetWorker::start(&dir, "w1", &etcd.endpoint(), &[]);
+    eventually(Duration::from_secs(10), "a worker", || async {
+        (bridge.workers().await.len() == 1).then_some(())
+    })
+    .await;
+    master.wait_web().await;
+
+    let collection = json!({
+        "info": {"name": "shop", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+        "item": [{"name": "checkout", "item": [
+            {"name": "login", "request": {"method": "POST", "url": "{{base}}/login",
+              "header": [{"key": "Content-Type", "value": "application/json"}],
+              "body": {"mode": "raw", "raw": "{\"user\": \"pat\"}"}},
+             "event": [{"listen": "test", "script": {"exec": [
+                "pm.test(\"logged in\", function () { pm.response.to.have.status(200); });",
+                "pm.environment.set(\"token\", pm.response.json().token);"]}}]},
+            {"name": "order", "request": {"method": "POST", "url": "{{base}}/orders",
+              "header": [{"key": "Authorization", "value": "Bearer {{token}}"}],
+              "body": {"mode": "raw", "raw": "{\"item\": 1}"}},
+             "event": [{"listen": "test", "script": {"exec": ["pm.expect(pm.response.code).to.eql(201);"]}}]}]}]
+    });
+    let environment = json!({"name": "shop-env", "values": [{"key": "base", "value": target.url(), "enabled": true}]});
+    let (status, imported) = bridge
+        .post(
+            "/api/import",
+            &json!({"format": "postman", "content": collection.to_string(), "environment": environment.to_string()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(
+        imported["notes"],
+        json!([]),
+        "every script line is translated"
+    );
+    assert_eq!(imported["warnings"], json!([]));
+    let r = reqwest::Client::new()
+        .put(bridge.url("/api/environments/shop-env"))
+        .json(&json!({"variables": imported["environment"]["variables"]}))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, saved) = bridge
+        .post("/api/plans?environment=shop-env", &imported["plan"])
+        .await;
+    assert_eq!((status, &saved["warnings"]), (201, &json!([])), "{saved}");
+
+    let run = json!({"plan": saved["id"], "users": 2, "spawn_rate": 2, "run_time": "4s"});
+    let (status, err) = bridge.post("/api/runs", &run).await;
+    assert_eq!((status, &err["missing"]), (422, &json!(["base"])));
+    let mut run = run;
+    run["environment"] = json!("shop-env");
+    let (status, started) = bridge.post("/api/runs", &run).await;
+    assert_eq!(status, 201, "{started}");
+    let done = bridge
+        .wait_run(started["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(done["state"], "finished", "{done}");
+    let total = run_row(&done, "Aggregated");
+    assert!(total["num_requests"].as_u64().unwrap() >= 2, "{total}");
+    assert_eq!(total["num_failures"], 0, "{done}");
+    assert!(target.count("POST /orders") >= 1);
+    assert!(target.failures().is_empty(), "{:?}", target.failures());
+}
