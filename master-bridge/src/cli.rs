@@ -34,6 +34,9 @@ pub enum Command {
     Run(RunArgs),
     /// Serve a small demo shop to aim plans at.
     DemoTarget(DemoArgs),
+    /// `import`, `export` and `validate`: offline, no etcd or master flags needed.
+    #[command(flatten)]
+    Offline(crate::offline::OfflineCommand),
 }
 
 /// How to reach etcd, the master and the workers.

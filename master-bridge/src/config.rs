@@ -103,6 +103,8 @@ pub enum Config {
     Push(PushConfig),
     Run(RunConfig),
     DemoTarget(DemoArgs),
+    /// `import`, `export`, `validate`: nothing to check here, nothing to reach.
+    Offline(crate::offline::OfflineCommand),
 }
 
 impl Config {
@@ -113,6 +115,7 @@ impl Config {
             Some(Command::Push(args)) => Config::Push(push_config(&serve.fleet, &args)?),
             Some(Command::Run(args)) => Config::Run(run_config(&serve.fleet, &args)?),
             Some(Command::DemoTarget(args)) => Config::DemoTarget(args),
+            Some(Command::Offline(cmd)) => Config::Offline(cmd),
         })
     }
 }

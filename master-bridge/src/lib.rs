@@ -14,7 +14,9 @@
 //! - [`probe`]: trying a step or transaction once through a worker.
 //! - [`runs`]: the run service (one run at a time, its state on a watch channel, run tasks under
 //!   the shutdown tree), the run request and one run's course.
-//! - [`cli`]: flags and subcommands (`serve` by default, `push`, `run`, `demo-target`).
+//! - [`offline`]: `import`, `export` and `validate`, for CI (no etcd, master or store).
+//! - [`cli`]: flags and subcommands (`serve` by default, `push`, `run`, `demo-target`, and the
+//!   offline ones).
 //! - [`config`]: the flags checked and typed before anything happens (exit 2 on a bad one).
 //! - [`state`]: what the HTTP handlers share (handles, no logic).
 //! - [`api`]: the REST API and `/metrics` by resource; errors become HTTP responses there.
@@ -36,6 +38,7 @@ pub mod fleet;
 pub mod guard;
 pub mod http;
 pub mod master;
+pub mod offline;
 pub mod oneshot;
 pub mod probe;
 pub mod pusher;

@@ -34,6 +34,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let config = match config {
+        Config::Offline(cmd) => return master_bridge::offline::run(cmd),
+        other => other,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
             Config::Push(cfg) => master_bridge::oneshot::push(cfg, shutdown).await,
             Config::Run(cfg) => master_bridge::oneshot::run(cfg, shutdown).await,
             Config::DemoTarget(args) => demo(args, shutdown).await.map(|()| true),
+            Config::Offline(_) => Ok(true),
         };
         match result {
             Ok(true) => ExitCode::SUCCESS,

@@ -16,7 +16,6 @@ use crate::state::AppState;
 
 const INDEX: &str = include_str!("../ui/index.html");
 const APP_JS: &str = include_str!("../ui/app.js");
-const CONVERT_JS: &str = include_str!("../ui/convert.js");
 const STYLE: &str = include_str!("../ui/style.css");
 
 /// The UI's routes.
@@ -24,7 +23,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Html(INDEX) }))
         .route("/ui/app.js", get(|| async { js(APP_JS) }))
-        .route("/ui/convert.js", get(|| async { js(CONVERT_JS) }))
         .route(
             "/ui/style.css",
             get(|| async { ([(header::CONTENT_TYPE, "text/css")], STYLE) }),

@@ -1,6 +1,6 @@
 // locust-http web UI: collections (plans) of transactions and requests, Send, environments,
-// the fleet and runs. Plain ES modules, no build step; talks only to the bridge's REST API.
-import { fromPostman, toPostman, fromCurl } from "/ui/convert.js";
+// the fleet and runs. Plain ES modules, no build step; talks only to the bridge's REST API
+// (imports and exports too: the one converter is the bridge's, POST /api/import).
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT"];
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -11,6 +11,7 @@ const state = {
   drafts: new Map(),    // plan id -> plan document being edited
   dirty: new Set(),     // plan ids with unsaved edits
   errors: new Map(),    // plan id -> [{path, message}] from the last save
+  warnings: new Map(),  // plan id -> [{variable, path, message}]: variables nothing defines yet
   sel: null,            // {plan, kind: "plan"|"txn"|"step"|"setup", t, s}
   tab: "params",
   history: [],          // last Send results
@@ -28,8 +29,8 @@ const state = {
 
 async function api(method, path, body) {
   const init = { method, headers: {} };
-  // Every state change says JSON, even without a body: the bridge refuses it otherwise (CSRF).
-  if (body !== undefined || method !== "GET") init.headers["content-type"] = "application/json";
+  // Every request that changes state says it is JSON (the bridge refuses other cross-site forms).
+  if (method !== "GET" && method !== "HEAD") init.headers["content-type"] = "application/json";
   if (body !== undefined) init.body = JSON.stringify(body);
   const resp = await fetch(path, init);
   let data = null;
@@ -119,9 +120,12 @@ async function loadPlans() {
 async function savePlan(id) {
   const doc = draft(id);
   const isNew = id.startsWith("new-");
+  // Variables the active environment defines count as defined; others come back as warnings.
+  const q = state.activeEnv ? `?environment=${encodeURIComponent(state.activeEnv)}` : "";
   try {
-    const saved = isNew ? await api("POST", "/api/plans", doc) : await api("PUT", `/api/plans/${id}`, doc);
+    const saved = isNew ? await api("POST", `/api/plans${q}`, doc) : await api("PUT", `/api/plans/${id}${q}`, doc);
     state.errors.delete(id);
+    if ((saved.warnings || []).length) state.warnings.set(saved.id, saved.warnings); else state.warnings.delete(saved.id);
     state.dirty.delete(id);
     state.drafts.delete(id);
     if (isNew) {
@@ -129,8 +133,10 @@ async function savePlan(id) {
       if (state.sel && state.sel.plan === id) state.sel.plan = saved.id;
     }
     await loadPlans();
-    toast(`Saved ${saved.name} (version ${saved.version})`);
+    const w = UNDEF(saved.warnings);
+    toast(`Saved ${saved.name} (version ${saved.version})${w.length ? `; not defined yet: ${w.join(", ")}` : ""}`);
   } catch (e) {
+    state.sendFailed = null;
     if (e.status === 422) {
       state.errors.set(id, e.data.errors || []);
       toast("Not saved: the plan has errors");
@@ -250,11 +256,17 @@ function errorsFor(planId, prefix) {
   return (state.errors.get(planId) || []).filter((e) => e.path === prefix || e.path.startsWith(prefix + ".") || e.path.startsWith(prefix + "["));
 }
 
+/** The distinct variable names of a list of warnings. */
+const UNDEF = (warnings) => [...new Set((warnings || []).map((w) => w.variable))];
+
 function errorBanner(planId) {
   const errs = state.errors.get(planId) || [];
-  if (!errs.length) return null;
-  return h("div", { class: "errors", id: "plan-errors" }, h("strong", {}, "Not saved: "),
-    h("ul", {}, errs.map((e) => h("li", { class: "error" }, e.path ? `${e.path}: ${e.message}` : e.message))));
+  const warned = UNDEF(state.warnings.get(planId));
+  const warn = warned.length ? h("div", { class: "warnings", id: "plan-warnings" },
+    `Saved, but nothing defines ${warned.map((v) => `{{${v}}}`).join(", ")} yet${state.activeEnv ? ` (environment ${state.activeEnv})` : " (no environment selected)"}: define them in an environment before sending or running.`) : null;
+  if (!errs.length) return warn;
+  return h("div", {}, warn, h("div", { class: "errors", id: "plan-errors" }, h("strong", {}, state.sendFailed === planId ? "Not sent: " : "Not saved: "),
+    h("ul", {}, errs.map((e) => h("li", { class: "error" }, e.path ? `${e.path}: ${e.message}` : e.message)))));
 }
 
 // An input bound to obj[key]; marks the plan dirty and shows errors at `path`.
@@ -333,7 +345,7 @@ function planSettings(id, p) {
     h("div", { class: "row-flex" },
       h("button", { class: "primary", onclick: () => savePlan(id) }, "Save"),
       h("button", { onclick: () => download(`${p.name}.json`, JSON.stringify(p, null, 2)) }, "Export plan JSON"),
-      h("button", { onclick: () => download(`${p.name}.postman_collection.json`, JSON.stringify(toPostman(p), null, 2)) }, "Export Postman v2.1"),
+      h("button", { id: "export-postman", onclick: () => exportPostman(id) }, "Export Postman v2.1"),
       h("button", { onclick: () => { p.setup = p.setup || []; p.setup.push(newStep("login")); touch(id); select({ plan: id, kind: "setup", s: p.setup.length - 1 }); } }, "Add setup request")));
 }
 
@@ -354,10 +366,10 @@ function txnSettings(sel, p) {
 
 // --- the request editor
 
-/** Every variable name something defines for the selected plan (plan, data, extractors, environment). */
+/** Every variable name something defines for the selected plan (plan, data, extractors, environment, current values). */
 function knownVars() {
   const p = draft(state.sel.plan);
-  const known = new Set([...Object.keys(p.variables || {}), ...envVars().keys()]);
+  const known = new Set([...Object.keys(p.variables || {}), ...envVars().keys(), ...Object.keys(currentValues())]);
   if (p.data && typeof p.data.csv === "string") for (const c of p.data.csv.split("\n")[0].split(",")) known.add(c.trim());
   for (const s of [...(p.setup || []), ...p.transactions.flatMap((t) => t.steps)]) for (const e of s.extract || []) known.add(e.var);
   return known;
@@ -400,6 +412,29 @@ function refreshChips() {
 function envVars() {
   const env = state.envs.find((e) => e.name === state.activeEnv);
   return new Map(Object.entries(env ? env.variables : {}));
+}
+
+// --- current values: what Sends extracted, kept for the next Send in the same environment (as
+// Postman's "current value"). Stored in this browser (localStorage), one set per environment
+// name ("" = no environment); never sent to the bridge's store, only along with a Send.
+
+const CURRENT_KEY = (env) => `locust-http.current.${env}`;
+
+function currentValues(env = state.activeEnv) {
+  try { return JSON.parse(localStorage.getItem(CURRENT_KEY(env)) || "{}") || {}; } catch { return {}; }
+}
+
+function setCurrentValues(values, env = state.activeEnv) {
+  if (Object.keys(values).length) localStorage.setItem(CURRENT_KEY(env), JSON.stringify(values));
+  else localStorage.removeItem(CURRENT_KEY(env));
+}
+
+function currentValuesPanel(env = state.activeEnv) {
+  const values = Object.entries(currentValues(env));
+  return h("div", { class: "current-values", "data-env": env },
+    h("strong", {}, `Current values${env ? ` (${env})` : " (no environment)"}: `),
+    values.length ? values.map(([k, v]) => h("span", { class: "chip", title: "extracted by a Send; used by the next Send" }, `${k} = ${v}`)) : h("span", { class: "muted" }, "none yet (values extracted by a Send appear here)"),
+    values.length ? h("button", { class: "clear-current", onclick: () => { setCurrentValues({}, env); render(); } }, "Clear") : null);
 }
 
 function stepEditor(sel, p) {
@@ -533,19 +568,22 @@ function authEditor(id, st) {
 async function send(sel) {
   const p = draft(sel.plan);
   const t = p.transactions[sel.t];
-  const body = { plan_json: p, transaction: t.name, environment: state.activeEnv || undefined };
+  const body = { plan_json: p, transaction: t.name, environment: state.activeEnv || undefined, variables: currentValues() };
   if (sel.kind === "step") body.step = sel.s; else body.run_setup = true;
   const btn = $("#send") || $("#send-transaction");
   if (btn) btn.disabled = true;
   try {
     const r = await api("POST", "/api/try", body);
+    state.sendFailed = null;
+    const extracted = Object.assign({}, ...r.steps.map((s) => s.extracted || {}));
+    if (Object.keys(extracted).length) setCurrentValues({ ...currentValues(), ...extracted });
     state.response = r;
     state.history.unshift({ at: new Date(), sel: { ...sel }, r });
     state.history = state.history.slice(0, 10);
     state.errors.delete(sel.plan);
   } catch (e) {
-    if (e.status === 422) state.errors.set(sel.plan, e.data.errors || []);
-    state.response = { error: e.message };
+    if (e.status === 422) { state.errors.set(sel.plan, e.data.errors || []); state.sendFailed = sel.plan; }
+    state.response = { error: e.data && e.data.missing ? `Not sent: define ${e.data.missing.map((v) => `{{${v}}}`).join(", ")} in the environment` : e.message };
   }
   render();
 }
@@ -567,9 +605,10 @@ function responsePanel() {
   const hist = state.history.length ? h("details", {}, h("summary", {}, `History (${state.history.length})`),
     h("ul", {}, state.history.map((x) => h("li", {}, h("a", { href: "#", onclick: (ev) => { ev.preventDefault(); state.response = x.r; render(); } },
       `${x.at.toLocaleTimeString()} ${x.r.steps ? x.r.steps.map((s) => `${s.method} ${s.url} → ${s.status || s.error}`).join(", ") : x.r.error}`))))) : null;
-  if (!r) return h("div", { id: "response" }, h("p", { class: "muted" }, "Send the request to see the response (Ctrl+Enter)."), hist);
-  if (r.error) return h("div", { id: "response" }, h("div", { class: "error" }, r.error), hist);
-  return h("div", { id: "response" }, h("h4", {}, r.passed ? "Passed" : "Failed"), r.steps.map((s) => h("div", { class: "panel" },
+  const current = currentValuesPanel();
+  if (!r) return h("div", { id: "response" }, current, h("p", { class: "muted" }, "Send the request to see the response (Ctrl+Enter)."), hist);
+  if (r.error) return h("div", { id: "response" }, current, h("div", { class: "error", id: "send-error" }, r.error), hist);
+  return h("div", { id: "response" }, current, h("h4", {}, r.passed ? "Passed" : "Failed"), r.steps.map((s) => h("div", { class: "panel" },
     h("div", { class: "row-flex" },
       h("strong", {}, s.step), h("span", { class: `method m-${s.method}` }, s.method), h("span", {}, s.url),
       h("span", { class: s.status && s.status < 400 && !s.error ? "status-ok" : "status-bad", id: "response-status" }, s.status ? `${s.status} ${s.reason}` : "no response"),
@@ -590,51 +629,105 @@ function download(name, text) {
   document.body.append(a); a.click(); a.remove();
 }
 
+async function exportPostman(id) {
+  if (id.startsWith("new-") || state.dirty.has(id)) { toast("Save the collection first: the export is of the saved version"); return; }
+  try {
+    const c = await api("GET", `/api/plans/${encodeURIComponent(id)}/export?format=postman`);
+    download(`${c.info.name}.postman_collection.json`, JSON.stringify(c, null, 2));
+  } catch (e) { toast(e.message); }
+}
+
+/** The format of a pasted document, guessed from its shape. */
+function guessFormat(text) {
+  const t = text.trim();
+  if (/^curl\s/.test(t)) return "curl";
+  let doc;
+  try { doc = JSON.parse(t); } catch { return "curl"; }
+  if (doc && Array.isArray(doc.transactions)) return "plan";
+  if (doc && doc.log && Array.isArray(doc.log.entries)) return "har";
+  if (doc && Array.isArray(doc.values) && !doc.item) return "postman-environment";
+  return "postman";
+}
+
 function openImport() {
-  const ta = h("textarea", { id: "import-text", placeholder: "Paste a Postman v2.1 collection, a curl command, or a plan JSON" });
-  const file = h("input", { type: "file", accept: ".json,.txt", onchange: async (ev) => { ta.value = await ev.target.files[0].text(); } });
+  const ta = h("textarea", { id: "import-text", placeholder: "Paste a Postman collection (v2.0 or v2.1) or environment, curl command lines, a HAR recording, or a plan JSON" });
+  const envTa = h("textarea", { id: "import-environment", placeholder: "Optional: the collection's Postman environment (its variables count as defined)", rows: 3 });
+  const format = h("select", { id: "import-format", "aria-label": "Format" }, ["auto", "postman", "postman-environment", "curl", "har", "plan"].map((f) => h("option", { value: f }, f)));
+  const file = h("input", { type: "file", accept: ".json,.har,.txt,.sh", onchange: async (ev) => { ta.value = await ev.target.files[0].text(); } });
+  const envFile = h("input", { type: "file", accept: ".json", "aria-label": "Environment file", onchange: async (ev) => { envTa.value = await ev.target.files[0].text(); } });
   const msg = h("div", { id: "import-message" });
-  const dlg = h("dialog", { id: "import-dialog" }, h("h3", {}, "Import"), file, ta, msg,
+  const dlg = h("dialog", { id: "import-dialog" }, h("h3", {}, "Import"),
+    h("div", { class: "row-flex" }, "Format", format, file), ta,
+    h("div", { class: "row-flex" }, "Environment", envFile), envTa, msg,
     h("div", { class: "row-flex" },
-      h("button", { class: "primary", id: "import-go", onclick: () => doImport(ta.value, msg, dlg) }, "Import"),
+      h("button", { class: "primary", id: "import-go", onclick: () => doImport(ta.value, envTa.value, format.value, msg, dlg) }, "Import"),
       h("button", { onclick: () => dlg.close() }, "Close")));
   document.body.append(dlg);
   dlg.addEventListener("close", () => dlg.remove());
   dlg.showModal();
 }
 
-function doImport(text, msg, dlg) {
-  const trimmed = text.trim();
-  let plan, notes = [];
+function notesList(notes) {
+  if (!notes.length) return h("p", { id: "import-notes", class: "muted" }, "Everything was carried over.");
+  return h("div", { id: "import-notes" }, h("strong", {}, `Not carried over (${notes.length}):`),
+    h("ul", {}, notes.map((n) => h("li", { class: "note" }, h("strong", {}, n.item), `: ${n.what}`))));
+}
+
+function environmentOffer(env, msg) {
+  const vars = Object.keys(env.variables || {});
+  if (!vars.length) return null;
+  const name = h("input", { id: "import-env-name", value: env.name || "imported", "aria-label": "Environment name" });
+  const go = h("button", { id: "import-env-save", onclick: async () => {
+    const n = name.value.trim();
+    if (!n) return;
+    try {
+      await api("PUT", `/api/environments/${encodeURIComponent(n)}`, { variables: env.variables });
+      await loadEnvs();
+      setActiveEnv(n);
+      go.replaceWith(h("span", { class: "status-ok", id: "import-env-saved" }, `Saved and selected environment ${n}`));
+    } catch (e) { msg.append(h("div", { class: "error" }, e.message)); }
+  } }, "Save as environment and use it");
+  return h("div", { class: "row-flex" }, `Environment with ${vars.length} variable(s): ${vars.join(", ")}`, name, go);
+}
+
+async function doImport(text, envText, fmt, msg, dlg) {
+  const format = fmt === "auto" ? guessFormat(text) : fmt;
+  let plan, out = { notes: [], environment: null, warnings: [] };
   try {
-    if (/^curl\s/.test(trimmed)) {
-      const step = fromCurl(trimmed);
-      const target = state.sel && state.sel.plan;
-      if (target) {
-        const p = draft(target);
-        p.transactions.push({ name: uniqueName(step.name, p.transactions.map((t) => t.name)), weight: 1, steps: [step] });
-        touch(target);
-        dlg.close();
-        select({ plan: target, kind: "step", t: p.transactions.length - 1, s: 0 });
-        return;
-      }
-      plan = { name: "Imported from curl", transactions: [{ name: step.name, weight: 1, steps: [step] }] };
+    if (format === "plan") {
+      plan = JSON.parse(text);
     } else {
-      const doc = JSON.parse(trimmed);
-      if (doc.info && String(doc.info.schema || "").includes("collection")) ({ plan, notes } = fromPostman(doc));
-      else if (Array.isArray(doc.transactions)) plan = doc;
-      else throw new Error("not a Postman v2.1 collection, a plan, or a curl command");
+      const body = { format, content: text };
+      if (envText.trim()) body.environment = envText;
+      out = await api("POST", "/api/import", body);
+      plan = out.plan;
     }
   } catch (e) {
     msg.replaceChildren(h("div", { class: "error" }, `Cannot import: ${e.message}`));
     return;
   }
-  const id = `new-${++state.newCount}`;
-  state.drafts.set(id, plan);
-  state.dirty.add(id);
-  state.sel = { plan: id, kind: "plan" };
-  msg.replaceChildren(h("p", {}, `Imported ${plan.name}: ${plan.transactions.length} transaction(s). Save it to keep it.`),
-    notes.length ? h("div", { id: "import-notes" }, h("strong", {}, "Not imported:"), h("ul", {}, notes.map((n) => h("li", {}, n)))) : null);
+  if (!plan) {
+    // An environment alone.
+    msg.replaceChildren(notesList(out.notes), environmentOffer(out.environment || {}, msg) || h("p", {}, "The environment has no variables."));
+    return;
+  }
+  const target = state.sel && state.sel.plan;
+  if (format === "curl" && target) {
+    // curl commands go into the selected collection, one transaction each.
+    const p = draft(target);
+    for (const t of plan.transactions) { t.name = uniqueName(t.name, p.transactions.map((x) => x.name)); p.transactions.push(t); }
+    touch(target);
+    state.sel = { plan: target, kind: "step", t: p.transactions.length - 1, s: 0 };
+  } else {
+    const id = `new-${++state.newCount}`;
+    state.drafts.set(id, plan);
+    state.dirty.add(id);
+    state.sel = { plan: id, kind: "plan" };
+  }
+  const undef = UNDEF(out.warnings);
+  msg.replaceChildren(...[h("p", {}, `Imported ${plan.name}: ${plan.transactions.length} transaction(s). Save it to keep it.`),
+    undef.length ? h("p", { class: "warnings" }, `Not defined by the plan or its environment: ${undef.join(", ")}`) : null,
+    notesList(out.notes), out.environment ? environmentOffer(out.environment, msg) : null].filter(Boolean));
   render();
 }
 
@@ -652,10 +745,11 @@ function renderEnvironments() {
   const list = state.envs.map((env) => {
     const holder = { variables: { ...env.variables } };
     const table = kvTable("env", holder, "variables", "variables", "variable");
-    return h("div", { class: "panel" }, h("h3", {}, env.name, env.name === state.activeEnv ? " (active)" : ""), table,
+    return h("div", { class: "panel" }, h("h3", {}, env.name, env.name === state.activeEnv ? " (active)" : ""), table, currentValuesPanel(env.name),
       h("div", { class: "row-flex" },
         h("button", { class: "primary", onclick: async () => { await api("PUT", `/api/environments/${encodeURIComponent(env.name)}`, { variables: holder.variables || {} }); await loadEnvs(); toast("Saved"); render(); } }, "Save"),
         h("button", { onclick: () => setActiveEnv(env.name) }, "Use"),
+        h("a", { href: `/api/environments/${encodeURIComponent(env.name)}/export?format=postman`, download: `${env.name}.postman_environment.json` }, "Export Postman"),
         h("button", { class: "danger", onclick: async () => { await api("DELETE", `/api/environments/${encodeURIComponent(env.name)}`); await loadEnvs(); render(); } }, "Delete")));
   });
   app.replaceChildren(h("div", {}, h("div", { class: "row-flex" }, name,

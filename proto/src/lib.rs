@@ -19,7 +19,7 @@ pub mod summary;
 pub mod template;
 pub mod threshold;
 
-pub use plan::{FieldError, Plan, PlanError};
+pub use plan::{CheckOptions, FieldError, Plan, PlanError, UndefinedVar, Validated};
 
 /// Generated from `proto/worker.proto`.
 #[allow(missing_debug_implementations, clippy::all)]

@@ -79,36 +79,43 @@ test("build a transaction by typing, send it, fix an error, save it", async () =
   assert.equal(saved.plan.transactions[0].steps[1].extract[0].var, "token");
 });
 
-test("import a Postman collection and run it against the target", async () => {
+test("import a Postman collection with its environment through the API, send it, keep and clear current values", async () => {
+  // {{base}} lives only in the environment; the login's test script becomes an extractor.
   const collection = {
     info: { name: "postman-shop", schema: "https://schema.getpostman.com/json/collection/v2.1.0/collection.json" },
-    variable: [{ key: "base", value: TARGET }, { key: "who", value: "pat" }],
+    variable: [{ key: "who", value: "pat" }],
     auth: { type: "bearer", bearer: [{ key: "token", value: "{{token}}", type: "string" }] },
     item: [{
       name: "checkout",
       item: [
-        { name: "login", request: { method: "POST", url: { raw: "{{base}}/login" },
+        { name: "login", request: { method: "POST", url: { raw: "{{base}}/login" }, description: "Logs the user in",
           body: { mode: "raw", raw: '{"user": "{{who}}"}', options: { raw: { language: "json" } } } },
           event: [{ listen: "test", script: { exec: ["pm.environment.set('token', pm.response.json().token)"] } }] },
         { name: "order", request: { method: "POST", url: { raw: "{{base}}/orders" }, body: { mode: "raw", raw: '{"item": 1}' } } },
       ],
     }],
   };
+  // As in Postman, the environment holds the token's slot (empty until the login sets it).
+  const environment = { name: "ui-env", values: [{ key: "base", value: TARGET, enabled: true }, { key: "token", value: "", enabled: true }] };
   await page.goto(`${BRIDGE}/#/collections`);
   await page.click("#import");
   await page.fill("#import-text", JSON.stringify(collection));
+  await page.fill("#import-environment", JSON.stringify(environment));
   await page.click("#import-go");
   await page.waitForSelector("#import-notes");
-  assert.match(await page.textContent("#import-notes"), /test script/);
+  // The notes come item by item from the bridge's converter.
+  const notes = await page.locator("#import-notes li.note").allTextContents();
+  assert.ok(notes.some((n) => n.startsWith("checkout / login") && /description/.test(n)), notes.join("\n"));
+  await page.fill("#import-env-name", "ui-env");
+  await page.click("#import-env-save");
+  await page.waitForSelector("#import-env-saved");
+  assert.equal(await page.inputValue("#active-env"), "ui-env");
+  await page.screenshot({ path: `${SHOTS}/postman-import.png` });
   await page.click('#import-dialog button:has-text("Close")');
-  // The script that set {{token}} cannot run here; give the collection that variable instead.
-  await page.click('button:has-text("Add variable")');
-  const rows = page.locator('[data-path="variables"] tr[data-row]');
-  const last = rows.nth((await rows.count()) - 1);
-  await last.locator(".k").fill("token");
-  await last.locator(".v").fill("abc");
+  // Saved against the selected environment: no warning.
   await page.keyboard.press("Control+s");
   await page.waitForFunction(() => document.querySelector("#toast").textContent.startsWith("Saved postman-shop"));
+  assert.doesNotMatch(await page.textContent("#toast"), /not defined/);
   await page.waitForFunction(() => !document.querySelector("[data-plan-name].dirty"));
   await page.click('.tree .row:has-text("checkout") > span:first-child');
   await page.click("#send-transaction");
@@ -116,8 +123,21 @@ test("import a Postman collection and run it against the target", async () => {
   const text = await page.textContent("#response");
   assert.match(text, /200 OK/);
   assert.match(text, /201 Created/);
-  assert.match(text, /authorization: Bearer abc/i);
-  await page.screenshot({ path: `${SHOTS}/postman-import.png` });
+  assert.match(text, /authorization: Bearer t\d+/i);
+  // The extracted token is a current value of ui-env, shown and kept for the next Send...
+  assert.match(await page.textContent('.current-values[data-env="ui-env"]'), /token = t\d+/);
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("locust-http.current.ui-env")));
+  assert.match(stored.token, /^t\d+$/);
+  // ...until cleared.
+  await page.click('.current-values[data-env="ui-env"] .clear-current');
+  assert.match(await page.textContent('.current-values[data-env="ui-env"]'), /none yet/);
+  // Without the environment, Send refuses and names what is missing.
+  await page.selectOption("#active-env", "");
+  await page.click('.tree .row:has-text("checkout") > span:first-child');
+  await page.click("#send-transaction");
+  await page.waitForSelector("#send-error");
+  assert.match(await page.textContent("#send-error"), /define \{\{base\}\}/);
+  await page.selectOption("#active-env", "ui-env");
 });
 
 test("the fleet page lists the workers and pushes a plan", async () => {

@@ -21,6 +21,13 @@ pub enum ApiError {
     /// `422` with every wrong field.
     #[error("invalid plan: {} problem(s)", .0.len())]
     InvalidPlan(Vec<FieldError>),
+    /// `422`: variables nothing defines for a Send, push or run (the chosen environment
+    /// included), every name at once and every use with its path.
+    #[error("undefined variables: {}", .missing.join(", "))]
+    UndefinedVariables {
+        missing: Vec<String>,
+        errors: Vec<FieldError>,
+    },
     #[error("{0}")]
     BadRequest(String),
     /// `404`; the text names the thing (`plan abc`).
@@ -41,7 +48,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidPlan(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidPlan(_) | ApiError::UndefinedVariables { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -57,6 +66,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match &self {
             ApiError::InvalidPlan(errors) => json!({"error": self.to_string(), "errors": errors}),
+            ApiError::UndefinedVariables { missing, errors } => {
+                json!({"error": self.to_string(), "missing": missing, "errors": errors})
+            }
             ApiError::Storage(e) => {
                 tracing::error!(error = %e, "store error");
                 json!({"error": self.to_string()})

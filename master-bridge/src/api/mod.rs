@@ -3,12 +3,14 @@
 //! through [`error::ApiError`], the one place where errors become HTTP responses.
 //!
 //! - [`plans`], [`environments`], [`runs`], [`workers`], [`try_send`], [`metrics`]: the routes.
+//! - [`imports`]: `/api/import` and the Postman exports (the [`crate::convert`] converter).
 //! - [`extract`]: extractors whose rejections are JSON too.
 //! - [`error`]: errors to HTTP.
 
 pub mod environments;
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod metrics;
 pub mod plans;
 pub mod runs;
@@ -30,7 +32,10 @@ pub fn routes() -> Router<AppState> {
         .merge(workers::routes())
         .merge(try_send::routes())
         .merge(metrics::routes())
+        .merge(imports::routes())
 }
 
+#[cfg(test)]
+mod imports_tests;
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,17 @@
 //! `/api/plans`: plans and their versions (validated with the workers' own rules before anything
 //! is stored), and pushing a plan to workers.
+//!
+//! Saving a plan that uses variables nobody defines yet is allowed (as in Postman): the answer
+//! lists them as `warnings` (`?environment=NAME` counts that environment's variables as
+//! defined). A push, like a Send or a run, is checked against the chosen environment and
+//! refused with every missing name at once ([`check_defined`]).
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use contract::Plan;
+use contract::{CheckOptions, Plan, UndefinedVar};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -24,14 +30,71 @@ pub fn routes() -> Router<AppState> {
         .route("/api/plans/{id}/push", post(push))
 }
 
-/// Validates a plan document with the workers' own rules.
-pub fn validate(plan: &Value) -> Result<Plan, ApiError> {
-    Plan::from_value(plan).map_err(|e| ApiError::InvalidPlan(e.field_errors()))
+/// Checks a plan for a Send, push or run: every variable must be defined by the plan or by
+/// `defined` (the chosen environment, a Send's values); otherwise `422` naming every missing
+/// variable and every use.
+pub fn check_defined<'a>(
+    plan: &Value,
+    defined: impl IntoIterator<Item = &'a String>,
+) -> Result<Plan, ApiError> {
+    let v = Plan::from_value_with(plan, &CheckOptions::lenient(defined.into_iter().cloned()))
+        .map_err(|e| ApiError::InvalidPlan(e.field_errors()))?;
+    if v.undefined.is_empty() {
+        Ok(v.plan)
+    } else {
+        Err(ApiError::UndefinedVariables {
+            missing: UndefinedVar::names(&v.undefined),
+            errors: v.undefined.iter().map(UndefinedVar::field_error).collect(),
+        })
+    }
+}
+
+/// Validates a plan to be saved: a wrong field refuses it, a variable nobody defines (plan,
+/// data, extractors, the environment `defined`) is a warning.
+pub fn check_draft<'a>(
+    plan: &Value,
+    defined: impl IntoIterator<Item = &'a String>,
+) -> Result<(Plan, Vec<Value>), ApiError> {
+    let v = Plan::from_value_with(plan, &CheckOptions::lenient(defined.into_iter().cloned()))
+        .map_err(|e| ApiError::InvalidPlan(e.field_errors()))?;
+    Ok((v.plan, warnings(&v.undefined)))
+}
+
+/// Undefined variable uses as `[{variable, path, message}]`.
+pub fn warnings(undefined: &[UndefinedVar]) -> Vec<Value> {
+    undefined
+        .iter()
+        .map(|u| json!({"variable": u.name, "path": u.path, "message": u.field_error().message}))
+        .collect()
 }
 
 fn plan_json(p: &PlanRecord) -> Value {
     json!({"id": p.id, "name": p.name, "version": p.version, "created_at": p.created_at,
            "updated_at": p.updated_at, "plan": p.plan})
+}
+
+/// `?environment=NAME` on a save.
+#[derive(Debug, Deserialize, Default)]
+struct SaveQuery {
+    environment: Option<String>,
+}
+
+async fn save_query(
+    s: &AppState,
+    q: Result<Query<SaveQuery>, QueryRejection>,
+) -> ApiResult<Vec<String>> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let vars = s
+        .pusher
+        .environment_vars(q.environment.as_deref().filter(|n| !n.is_empty()))
+        .await?;
+    Ok(vars.into_keys().collect())
+}
+
+fn with_warnings(p: &PlanRecord, warnings: Vec<Value>) -> Value {
+    let mut v = plan_json(p);
+    v["warnings"] = Value::Array(warnings);
+    v
 }
 
 fn not_found(id: &str) -> ApiError {
@@ -45,11 +108,13 @@ async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
 
 async fn create(
     State(s): State<AppState>,
+    q: Result<Query<SaveQuery>, QueryRejection>,
     JsonBody(plan): JsonBody<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let valid = validate(&plan)?;
+    let defined = save_query(&s, q).await?;
+    let (valid, warnings) = check_draft(&plan, &defined)?;
     let rec = s.store.create_plan(&valid.name, &plan).await?;
-    Ok((StatusCode::CREATED, Json(plan_json(&rec))))
+    Ok((StatusCode::CREATED, Json(with_warnings(&rec, warnings))))
 }
 
 async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -64,15 +129,17 @@ async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Jso
 async fn update(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    q: Result<Query<SaveQuery>, QueryRejection>,
     JsonBody(plan): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    let valid = validate(&plan)?;
+    let defined = save_query(&s, q).await?;
+    let (valid, warnings) = check_draft(&plan, &defined)?;
     let p = s
         .store
         .update_plan(&id, &valid.name, &plan)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(Json(plan_json(&p)))
+    Ok(Json(with_warnings(&p, warnings)))
 }
 
 async fn delete(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
@@ -121,6 +188,12 @@ async fn push(
         .pusher
         .environment_vars(body.environment.as_deref())
         .await?;
+    let plan = s
+        .store
+        .plan(&id, None)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    check_defined(&plan.plan, variables.keys())?;
     let results = s.pusher.push(&id, &body.selection, &variables).await?;
     Ok(Json(json!({"results": results})))
 }

@@ -1,4 +1,5 @@
-//! `/api/runs`: start a run (one at a time), stop it, the run history.
+//! `/api/runs`: start a run (one at a time, its plan checked against the chosen environment
+//! first), stop it, the run history.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path};
+use super::plans::check_defined;
 use crate::runs::RunSpec;
 use crate::state::AppState;
 
@@ -26,6 +28,14 @@ async fn start(
     State(s): State<AppState>,
     JsonBody(spec): JsonBody<RunSpec>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    // A plan that is not there is the run service's to report.
+    if let Some(plan) = s.store.plan(&spec.plan, None).await? {
+        let variables = s
+            .pusher
+            .environment_vars(spec.environment.as_deref())
+            .await?;
+        check_defined(&plan.plan, variables.keys())?;
+    }
     let run = s.runs.start(spec).await?;
     Ok((StatusCode::CREATED, Json(json!(run))))
 }

@@ -23,7 +23,7 @@ use crate::state::{AppState, BridgeInfo};
 use crate::store::{Db, Store, StoreError};
 
 /// The app as served on loopback; requests below carry `Host: 127.0.0.1:8080` like a browser's.
-fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
+pub(super) fn app(dir: &std::path::Path, auth: Option<WebAuth>) -> Router {
     let (state, _) = state(dir);
     crate::http::app(
         state,
@@ -103,7 +103,7 @@ async fn raw(
     )
 }
 
-async fn call(
+pub(super) async fn call(
     app: &Router,
     method: &str,
     uri: &str,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
-use super::plans::validate;
+use super::plans::check_defined;
 use crate::fleet::Selection;
 use crate::state::AppState;
 
@@ -56,12 +56,12 @@ async fn try_request(
             ));
         }
     };
-    validate(&plan)?;
     let mut variables = s
         .pusher
         .environment_vars(body.environment.as_deref())
         .await?;
     variables.extend(body.variables);
+    check_defined(&plan, variables.keys())?;
     let resp = s
         .prober
         .try_run(

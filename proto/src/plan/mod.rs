@@ -7,11 +7,20 @@
 //! with its path (`transactions[1].steps[0].method`), so a bad plan is rejected whole and nothing
 //! half-valid ever reaches a worker. The worker and the bridge share this code, so they can never
 //! disagree on what is valid. The format is documented in README.md and `proto/plan.schema.json`.
+//!
+//! A variable is defined when the plan (`variables`), its data set, an extractor, `--var` or the
+//! environment selected for the operation defines it; [`CheckOptions`] names what comes from
+//! outside the plan and whether a variable nobody defines is an error (Send, push, run) or only
+//! reported (saving a draft, as Postman does). [`environment`] reads environment files (ours or
+//! Postman's) and [`offline`] checks plan files against one (`validate` subcommands).
 
+pub mod environment;
+pub mod offline;
 mod validate;
 
 pub use validate::check_base_url;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -450,6 +459,71 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// What a plan is checked against besides its own definitions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckOptions {
+    /// Variable names defined outside the plan: the selected environment, `--var`, the values
+    /// a Send passes along.
+    pub defined: BTreeSet<String>,
+    /// Report variables nobody defines in [`Validated::undefined`] instead of rejecting the
+    /// plan (saving a draft). Off, they are errors like any other.
+    pub allow_undefined: bool,
+}
+
+impl CheckOptions {
+    /// Undefined variables are errors; `defined` names what the environment and `--var` define.
+    pub fn strict<I: IntoIterator<Item = S>, S: Into<String>>(defined: I) -> CheckOptions {
+        CheckOptions {
+            defined: defined.into_iter().map(Into::into).collect(),
+            allow_undefined: false,
+        }
+    }
+
+    /// Undefined variables are reported, not errors.
+    pub fn lenient<I: IntoIterator<Item = S>, S: Into<String>>(defined: I) -> CheckOptions {
+        CheckOptions {
+            allow_undefined: true,
+            ..CheckOptions::strict(defined)
+        }
+    }
+}
+
+/// A valid plan, and the uses of variables nothing defines (only with
+/// [`CheckOptions::allow_undefined`]; empty otherwise).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    pub plan: Plan,
+    pub undefined: Vec<UndefinedVar>,
+}
+
+/// One use of a variable that nothing defines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UndefinedVar {
+    /// The variable's name (without braces).
+    pub name: String,
+    /// JSON path of the template that uses it.
+    pub path: String,
+}
+
+impl UndefinedVar {
+    /// The use as a field error (what strict validation reports).
+    pub fn field_error(&self) -> FieldError {
+        FieldError {
+            path: self.path.clone(),
+            message: format!(
+                "undefined variable {{{{{}}}}}: not a plan variable, data column, extracted value, --var or environment variable",
+                self.name
+            ),
+        }
+    }
+
+    /// The distinct names, sorted.
+    pub fn names(uses: &[UndefinedVar]) -> Vec<String> {
+        let set: BTreeSet<&str> = uses.iter().map(|u| u.name.as_str()).collect();
+        set.into_iter().map(str::to_string).collect()
+    }
+}
+
 /// Why a plan was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
@@ -490,19 +564,38 @@ fn join_errors(errors: &[FieldError]) -> String {
 }
 
 impl Plan {
-    /// Parses and validates a plan document.
+    /// Parses and validates a plan document; every variable must be defined by the plan itself.
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
         Plan::from_value(&parse_json(text)?)
     }
 
-    /// Validates an already-parsed JSON value as a plan.
+    /// Validates an already-parsed JSON value as a plan (every variable defined by the plan).
     pub fn from_value(value: &Value) -> Result<Plan, PlanError> {
-        validate::plan(value)
+        Plan::from_value_with(value, &CheckOptions::default()).map(|v| v.plan)
+    }
+
+    /// Parses and validates a plan document, variables also defined by `options`.
+    pub fn from_json_with(text: &str, options: &CheckOptions) -> Result<Validated, PlanError> {
+        Plan::from_value_with(&parse_json(text)?, options)
+    }
+
+    /// Validates an already-parsed JSON value, variables also defined by `options`.
+    pub fn from_value_with(value: &Value, options: &CheckOptions) -> Result<Validated, PlanError> {
+        validate::plan(value, options)
     }
 
     /// Reads a plan file: `data.file` is read relative to the plan and inlined, and `overrides`
     /// (`--var KEY=VALUE`) replace or add plan variables, before validation.
     pub fn from_file(path: &Path, overrides: &[(String, String)]) -> Result<Plan, PlanError> {
+        Plan::from_file_with(path, overrides, &CheckOptions::default()).map(|v| v.plan)
+    }
+
+    /// [`Plan::from_file`], variables also defined by `options` (an environment).
+    pub fn from_file_with(
+        path: &Path,
+        overrides: &[(String, String)],
+        options: &CheckOptions,
+    ) -> Result<Validated, PlanError> {
         let io = |p: &Path, e: std::io::Error| PlanError::Io {
             path: p.display().to_string(),
             message: e.to_string(),
@@ -529,7 +622,7 @@ impl Plan {
                 }
             }
         }
-        Plan::from_value(&value)
+        Plan::from_value_with(&value, options)
     }
 
     /// The plan as canonical JSON (what [`Plan::from_json`] accepts back).

@@ -1,6 +1,6 @@
 //! Validation: walks a JSON value, builds the plan and collects every error on the way.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -8,16 +8,21 @@ use serde_json::{Map, Value};
 use super::*;
 use crate::template::Template;
 
-pub(super) fn plan(value: &Value) -> Result<Plan, PlanError> {
+pub(super) fn plan(value: &Value, options: &CheckOptions) -> Result<Validated, PlanError> {
     let mut v = Validator::default();
     let plan = v.plan(value);
+    let mut undefined = Vec::new();
     if v.errors.is_empty()
         && let Some(plan) = &plan
     {
-        v.check_variables(plan);
+        undefined = v.undefined_variables(plan, &options.defined);
+        if !options.allow_undefined {
+            v.errors
+                .extend(undefined.drain(..).map(|u| u.field_error()));
+        }
     }
     match plan {
-        Some(plan) if v.errors.is_empty() => Ok(plan),
+        Some(plan) if v.errors.is_empty() => Ok(Validated { plan, undefined }),
         _ => Err(PlanError::Invalid(v.errors)),
     }
 }
@@ -35,6 +40,7 @@ struct Validator {
 }
 
 const PLAN_FIELDS: &[&str] = &[
+    "$schema",
     "name",
     "host",
     "timeout",
@@ -836,30 +842,30 @@ impl Validator {
         None
     }
 
-    /// An undefined variable is an error when no source can ever define it: not a plan
-    /// variable, not a data column, and not extracted by any step.
-    fn check_variables(&mut self, plan: &Plan) {
+    /// Every use of a variable no source can ever define: not a plan variable, not a data
+    /// column, not extracted by any step, and not in `defined` (the selected environment,
+    /// `--var`).
+    fn undefined_variables(&self, plan: &Plan, defined: &BTreeSet<String>) -> Vec<UndefinedVar> {
         let mut known: HashSet<&str> = plan.variables.iter().map(|(k, _)| k).collect();
+        known.extend(defined.iter().map(String::as_str));
         if let Some(data) = &plan.data {
             known.extend(data.columns.iter().map(String::as_str));
         }
         for (_, step) in plan.steps() {
             known.extend(step.extract.iter().map(|e| e.var.as_str()));
         }
-        let mut errors = Vec::new();
+        let mut out = Vec::new();
         for r in &self.templates {
             for var in r.template.vars() {
                 if !known.contains(var) {
-                    errors.push(FieldError {
+                    out.push(UndefinedVar {
+                        name: var.to_string(),
                         path: r.path.clone(),
-                        message: format!(
-                            "undefined variable {{{{{var}}}}}: not a plan variable, data column or extracted value"
-                        ),
                     });
                 }
             }
         }
-        self.errors.extend(errors);
+        out
     }
 }
 
@@ -1048,6 +1054,49 @@ mod tests {
         assert_eq!(got[0].0, "transactions[0].steps[0].url");
         assert!(got[0].1.contains("{{nope}}"));
         assert_eq!(got[1].0, "transactions[0].steps[0].json.k[0]");
+    }
+
+    const ENV_PLAN: &str = r#"{"$schema": "https://example.invalid/plan.schema.json", "name": "x",
+        "variables": {"a": "1"}, "transactions": [{"name": "t", "steps": [
+            {"name": "s", "method": "GET", "url": "/{{a}}/{{trace_id}}", "headers": {"X-Trace": "{{trace_id}}", "X-B": "{{b}}"}}]}]}"#;
+
+    #[test]
+    fn the_environment_defines_variables_and_schema_is_ignored() {
+        // Strict with the environment's names: only {{b}} is missing.
+        let err = Plan::from_json_with(ENV_PLAN, &CheckOptions::strict(["trace_id"])).unwrap_err();
+        let errs = err.field_errors();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].path, "transactions[0].steps[0].headers.X-B");
+        assert!(errs[0].message.contains("{{b}}"));
+        // Everything defined: valid, and "$schema" does not reach the plan.
+        let ok = Plan::from_json_with(ENV_PLAN, &CheckOptions::strict(["trace_id", "b"])).unwrap();
+        assert!(ok.undefined.is_empty());
+        assert!(!ok.plan.to_json().contains("$schema"));
+        // The old entry point still rejects what only an environment defines.
+        assert_eq!(errors(ENV_PLAN).len(), 3);
+    }
+
+    #[test]
+    fn lenient_checks_report_undefined_variables_instead_of_failing() {
+        let v =
+            Plan::from_json_with(ENV_PLAN, &CheckOptions::lenient(Vec::<String>::new())).unwrap();
+        let uses: Vec<(&str, &str)> = v
+            .undefined
+            .iter()
+            .map(|u| (u.name.as_str(), u.path.as_str()))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                ("trace_id", "transactions[0].steps[0].url"),
+                ("trace_id", "transactions[0].steps[0].headers.X-Trace"),
+                ("b", "transactions[0].steps[0].headers.X-B"),
+            ]
+        );
+        assert_eq!(UndefinedVar::names(&v.undefined), ["b", "trace_id"]);
+        // A structural error is still an error, lenient or not.
+        let bad = ENV_PLAN.replace("\"GET\"", "\"FETCH\"");
+        assert!(Plan::from_json_with(&bad, &CheckOptions::lenient(["b"])).is_err());
     }
 
     #[test]
