@@ -12,8 +12,8 @@ use tokio_util::task::TaskTracker;
 use crate::cli::RunArgs;
 use crate::engine;
 use crate::locust::session::{Session, SessionConfig, SessionIo};
+use crate::runtime::users::Users;
 use crate::stats::Stats;
-use crate::users::Users;
 
 /// A plan file that cannot be used; the message names every problem.
 #[derive(Debug, thiserror::Error)]

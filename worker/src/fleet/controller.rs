@@ -21,8 +21,8 @@ use tokio_util::task::TaskTracker;
 use crate::engine::{self, AllowList, Trace};
 use crate::locust::session::{Phase, Session, SessionConfig, SessionIo, SessionStatus};
 use crate::procinfo::ProcInfo;
+use crate::runtime::users::Users;
 use crate::stats::Stats;
-use crate::users::Users;
 
 /// Why an apply or try was refused.
 #[derive(Debug, thiserror::Error)]
