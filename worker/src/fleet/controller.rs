@@ -337,7 +337,7 @@ async fn session_loop(
             Arc::new(compiled),
             tracker.clone(),
         );
-        let mut cfg = SessionConfig::new(master.clone(), crate::run::node_id());
+        let mut cfg = SessionConfig::new(master.clone(), crate::runtime::node_id());
         cfg.allow = allow.clone();
         io.status.send_replace(SessionStatus {
             phase: Phase::Connecting,
