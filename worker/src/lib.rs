@@ -6,7 +6,8 @@
 //! - [`locust`]: the Locust protocol (codec, ZeroMQ transport, session state machine).
 //! - [`fleet`]: fleet mode: the gRPC service, the controller and etcd membership.
 //! - [`engine`]: compiles a plan into executable steps and sends HTTP requests.
-//! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
+//! - [`runtime`]: the running load; [`runtime::users`]: simulated users as tokio tasks, started
+//!   and stopped exactly.
 //! - [`stats`]: per-user sharded statistics, drained into Locust delta reports.
 //! - [`procinfo`]: CPU and memory of this process for heartbeats.
 //! - [`once`]: `worker run --once`, every transaction once with a readable trace.
@@ -19,5 +20,5 @@ pub mod locust;
 pub mod once;
 pub mod procinfo;
 pub mod run;
+pub mod runtime;
 pub mod stats;
-pub mod users;

@@ -12,8 +12,8 @@ use tokio_util::task::TaskTracker;
 use crate::cli::RunArgs;
 use crate::engine;
 use crate::locust::session::{Session, SessionConfig, SessionIo};
+use crate::runtime::users::Users;
 use crate::stats::Stats;
-use crate::users::Users;
 
 /// A plan file that cannot be used; the message names every problem.
 #[derive(Debug, thiserror::Error)]
@@ -39,26 +39,8 @@ pub fn load_plan(path: &Path, overrides: &[(String, String)]) -> Result<Plan, Lo
     })
 }
 
-/// A fresh node id per process start, shaped like Python's `hostname_uuidhex`.
-pub fn node_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".into());
-    // The master takes everything before the first '_' as the host name.
-    let host: String = host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("{host}_{}", uuid::Uuid::new_v4().simple())
-}
+/// Kept for callers outside the runtime's reach (`fleet/mod.rs`); the id lives in [`crate::runtime`].
+pub use crate::runtime::node_id;
 
 /// Runs the plan against the master until `quit` or `shutdown`; with `--once`, runs every
 /// transaction once and prints what happened. Returns whether the run went well (for `--once`:

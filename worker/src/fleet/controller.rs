@@ -21,8 +21,8 @@ use tokio_util::task::TaskTracker;
 use crate::engine::{self, AllowList, Trace};
 use crate::locust::session::{Phase, Session, SessionConfig, SessionIo, SessionStatus};
 use crate::procinfo::ProcInfo;
+use crate::runtime::users::Users;
 use crate::stats::Stats;
-use crate::users::Users;
 
 /// Why an apply or try was refused.
 #[derive(Debug, thiserror::Error)]
@@ -337,7 +337,7 @@ async fn session_loop(
             Arc::new(compiled),
             tracker.clone(),
         );
-        let mut cfg = SessionConfig::new(master.clone(), crate::run::node_id());
+        let mut cfg = SessionConfig::new(master.clone(), crate::runtime::node_id());
         cfg.allow = allow.clone();
         io.status.send_replace(SessionStatus {
             phase: Phase::Connecting,

@@ -24,8 +24,8 @@ use super::codec::{self, HeartbeatState, Inbound, Outbound, Spawn, StatsPayload}
 use super::transport::Transport;
 use crate::engine;
 use crate::procinfo::ProcInfo;
+use crate::runtime::users::{StopPolicy, Users};
 use crate::stats::Stats;
-use crate::users::{StopPolicy, Users};
 
 /// Timing of the session. The defaults are Locust's.
 #[derive(Debug, Clone)]
