@@ -8,12 +8,12 @@
 //! Shards of users that have ended are dropped after their last drain.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+pub use crate::engine::outcome::Failure;
 use crate::locust::codec::{StatsEntry, StatsError};
 
 /// Wall-clock seconds since the Unix epoch, as Python's `time.time()`.
@@ -41,55 +41,6 @@ pub fn bucket_response_time(rt_ms: f64) -> u64 {
 /// Index of a `(method, name)` row, handed out when a plan is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatKey(u32);
-
-/// Why a request failed. The text is stable, so identical failures merge into one row of the
-/// master's failures table; only unusual failures carry an allocated message.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Failure {
-    /// The response status was an error (>= 400 by default).
-    Status(u16),
-    /// No complete response within the plan's timeout.
-    Timeout(Duration),
-    /// The user was stopped while this request was in flight; it was abandoned.
-    Aborted,
-    /// Anything else, with a short stable description.
-    Message(Arc<str>),
-}
-
-impl Failure {
-    pub fn message(text: impl Into<Arc<str>>) -> Failure {
-        Failure::Message(text.into())
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Status(code) => {
-                let reason = http_reason(*code);
-                if reason.is_empty() {
-                    write!(f, "HTTP {code}")
-                } else {
-                    write!(f, "HTTP {code} {reason}")
-                }
-            }
-            Failure::Timeout(d) => write!(
-                f,
-                "timeout: no response within {}",
-                contract::plan::format_duration(*d)
-            ),
-            Failure::Aborted => f.write_str("aborted: user stopped before the response arrived"),
-            Failure::Message(m) => f.write_str(m),
-        }
-    }
-}
-
-fn http_reason(code: u16) -> &'static str {
-    reqwest::StatusCode::from_u16(code)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("")
-}
 
 /// Bucketed response times -> counts, sorted by bucket. Latencies fall into few distinct buckets,
 /// so a short sorted vector is smaller and faster than a map or a fixed table per user.

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::compile::{Check, CompiledStep, Source};
 use super::http::{AssertionResult, Trace};
+use super::outcome::Failure;
 use super::template::Vars;
-use crate::stats::Failure;
 
 /// The parts of a response that checks read.
 #[derive(Debug)]

@@ -18,8 +18,9 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::allow::AllowList;
+use super::outcome::Failure;
 use super::template::{Tpl, VarId, VarTable, Vars};
-use crate::stats::{Failure, StatKey, Stats};
+use crate::stats::{StatKey, Stats};
 
 /// A plan ready to run: immutable, shared by every user.
 #[derive(Debug)]

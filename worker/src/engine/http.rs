@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::allow::AllowList;
 use super::checks;
 use super::compile::{CompiledBody, CompiledStep, JsonTpl, UrlSource, no_host, resolve_url};
+use super::outcome::Failure;
 use super::template::Vars;
-use crate::stats::Failure;
 
 /// Bodies kept in a trace are cut at this size.
 pub const TRACE_BODY_LIMIT: usize = 64 * 1024;

@@ -10,7 +10,7 @@ use contract::template::{Builtin, Part, Template};
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-use crate::stats::Failure;
+use super::outcome::Failure;
 
 /// A variable slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
