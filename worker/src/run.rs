@@ -39,8 +39,7 @@ pub fn load_plan(path: &Path, overrides: &[(String, String)]) -> Result<Plan, Lo
     })
 }
 
-/// Kept for callers outside the runtime's reach (`fleet/mod.rs`); the id lives in [`crate::runtime`].
-pub use crate::runtime::node_id;
+use crate::runtime::node_id;
 
 /// Runs the plan against the master until `quit` or `shutdown`; with `--once`, runs every
 /// transaction once and prints what happened. Returns whether the run went well (for `--once`:
