@@ -59,7 +59,7 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
         path: args.plan.display().to_string(),
         errors: errors.iter().map(ToString::to_string).collect(),
     })?;
-    let client = engine::http_client().context("cannot build the HTTP client")?;
+    let client = engine::http_client(None).context("cannot build the HTTP client")?;
     if args.once {
         let mut out = std::io::stdout().lock();
         return crate::once::run_once(&compiled, &client, &mut out).await;

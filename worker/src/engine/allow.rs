@@ -3,9 +3,14 @@
 //! A pattern is `host` or `host:port`; `*` in the host matches any run of characters
 //! (`*.staging.example.com`, `10.1.*`), a `*` port any port. Plans are checked when compiled
 //! (host and literal absolute URLs, and the master's `-H`); URLs whose host comes from a template
-//! are checked before each request is sent.
+//! are checked before each request is sent, and every redirect hop is checked before it is
+//! followed ([`redirect_policy`]): a target cannot bounce the worker to a host it may not reach.
 
 use std::fmt;
+use std::sync::Arc;
+
+/// Redirects followed per request at most (as browsers and reqwest's default).
+pub const MAX_REDIRECTS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Pattern {
@@ -88,6 +93,38 @@ impl AllowList {
     }
 }
 
+/// Whether `url` points at a link-local address (169.254.0.0/16, fe80::/10): cloud metadata
+/// services live there, and no load test needs them unless it says so.
+pub fn is_link_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        _ => false,
+    }
+}
+
+/// The redirect policy of the worker's HTTP client: every hop is checked against the
+/// allow-list before it is followed; without an allow-list, hops to link-local addresses are
+/// refused. A refused hop fails the request (a request failure, never a followed redirect).
+pub fn redirect_policy(allow: Option<Arc<AllowList>>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+        }
+        let url = attempt.url();
+        let host = url.host_str().unwrap_or("").to_string();
+        match &allow {
+            Some(a) if !a.allows(url) => {
+                attempt.error(format!("redirect to {host} is outside --allow-target"))
+            }
+            None if is_link_local(url) => {
+                attempt.error(format!("redirect to the link-local address {host} refused"))
+            }
+            _ => attempt.follow(),
+        }
+    })
+}
+
 /// `*` matches any run of characters.
 fn glob(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -116,6 +153,72 @@ fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that answers every connection with one canned response, counting connections.
+    async fn canned(response: String) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(response.as_bytes()).await;
+            }
+        });
+        (port, hits)
+    }
+
+    #[tokio::test]
+    async fn redirects_to_a_host_outside_the_allow_list_are_not_followed() {
+        let (forbidden, hits) =
+            canned("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".into()).await;
+        let (allowed, _) = canned(format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://localhost:{forbidden}/\r\ncontent-length: 0\r\n\r\n"
+        ))
+        .await;
+        let allow = Arc::new(AllowList::parse(&[format!("127.0.0.1:{allowed}")]).unwrap());
+        let client = reqwest::Client::builder()
+            .redirect(redirect_policy(Some(allow)))
+            .build()
+            .unwrap();
+        let err = client
+            .get(format!("http://127.0.0.1:{allowed}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.is_redirect(), "{err:?}");
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "the forbidden host was contacted"
+        );
+        // Allowed, the same redirect is followed.
+        let open = Arc::new(AllowList::parse(&["127.0.0.1:*", "localhost:*"]).unwrap());
+        let client = reqwest::Client::builder()
+            .redirect(redirect_policy(Some(open)))
+            .build()
+            .unwrap();
+        let r = client
+            .get(format!("http://127.0.0.1:{allowed}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn link_local_addresses() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert!(is_link_local(&u("http://169.254.169.254/latest/meta-data")));
+        assert!(is_link_local(&u("http://[fe80::1]/")));
+        assert!(!is_link_local(&u("http://127.0.0.1/")));
+        assert!(!is_link_local(&u("http://example.com/")));
+    }
 
     fn url(s: &str) -> url::Url {
         url::Url::parse(s).unwrap()

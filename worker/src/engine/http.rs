@@ -24,9 +24,12 @@ use super::template::Vars;
 pub const TRACE_BODY_LIMIT: usize = 64 * 1024;
 
 /// The shared HTTP client: one connection pool for every user, keep-alive, no proxy.
-pub fn http_client() -> reqwest::Result<reqwest::Client> {
+pub fn http_client(
+    allow: Option<std::sync::Arc<super::AllowList>>,
+) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("locust-http/", env!("CARGO_PKG_VERSION")))
+        .redirect(super::allow::redirect_policy(allow))
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()

@@ -153,7 +153,7 @@ pub async fn run(
     let id = crate::runtime::node_id();
     let tracker = TaskTracker::new();
     let sessions = shutdown.child_token();
-    let client = engine::http_client().context("cannot build the HTTP client")?;
+    let client = engine::http_client(cfg.allow.clone()).context("cannot build the HTTP client")?;
     let controller = Arc::new(Controller::new(
         client,
         cfg.allow.clone(),
