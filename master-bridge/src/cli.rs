@@ -201,6 +201,19 @@ pub struct RunArgs {
     /// A further stage `DURATION:USERS:RATE` (repeatable), e.g. `30s:50:5`.
     #[arg(long = "stage", value_name = "DURATION:USERS:RATE", value_parser = parse_stage)]
     pub stages: Vec<crate::runs::Stage>,
+
+    /// A pass/fail threshold on the final statistics (repeatable), k6-style: `p95<300ms`,
+    /// `p99{name=login}<1s`, `fail_ratio<0.01`, `rps>200`. Any breach: exit 99.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+
+    /// Write the run's summary (outcome, rows, failures, threshold verdicts) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Write a JUnit XML report (one test case per threshold and per request row).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -94,6 +94,10 @@ pub struct RunConfig {
     pub push: PushConfig,
     /// The run request; its `plan` is filled in once the plan is stored.
     pub spec: RunSpec,
+    /// Judged on the master's final statistics.
+    pub thresholds: Vec<contract::threshold::Threshold>,
+    pub summary_json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
 }
 
 /// What the process is to do.
@@ -101,7 +105,7 @@ pub struct RunConfig {
 pub enum Config {
     Serve(ServeConfig),
     Push(PushConfig),
-    Run(RunConfig),
+    Run(Box<RunConfig>),
     DemoTarget(DemoArgs),
     /// `import`, `export`, `validate`: nothing to check here, nothing to reach.
     Offline(crate::offline::OfflineCommand),
@@ -113,7 +117,7 @@ impl Config {
         Ok(match command {
             None => Config::Serve(serve_config(&serve)?),
             Some(Command::Push(args)) => Config::Push(push_config(&serve.fleet, &args)?),
-            Some(Command::Run(args)) => Config::Run(run_config(&serve.fleet, &args)?),
+            Some(Command::Run(args)) => Config::Run(Box::new(run_config(&serve.fleet, &args)?)),
             Some(Command::DemoTarget(args)) => Config::DemoTarget(args),
             Some(Command::Offline(cmd)) => Config::Offline(cmd),
         })
@@ -321,9 +325,22 @@ pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, Config
         environment: None,
     };
     spec.phases()?;
+    let thresholds = contract::threshold::parse_all(&args.thresholds).map_err(|errors| {
+        invalid(
+            "--threshold",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
     Ok(RunConfig {
         push: push_config(fleet, &args.push)?,
         spec,
+        thresholds,
+        summary_json: args.summary_json.clone(),
+        junit: args.junit.clone(),
     })
 }
 

@@ -61,7 +61,16 @@ fn main() -> ExitCode {
         let result = match config {
             Config::Serve(cfg) => serve(cfg, shutdown).await.map(|()| true),
             Config::Push(cfg) => master_bridge::oneshot::push(cfg, shutdown).await,
-            Config::Run(cfg) => master_bridge::oneshot::run(cfg, shutdown).await,
+            Config::Run(cfg) => {
+                // The run's own exit code: 0 passed, 1 failures, 3 could not run, 99 thresholds.
+                return match master_bridge::oneshot::run(*cfg, shutdown).await {
+                    Ok(code) => ExitCode::from(code),
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        ExitCode::from(contract::summary::Outcome::CouldNotRun.exit_code())
+                    }
+                };
+            }
             Config::DemoTarget(args) => demo(args, shutdown).await.map(|()| true),
             Config::Offline(_) => Ok(true),
         };

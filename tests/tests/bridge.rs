@@ -259,41 +259,79 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
     let (_, runs) = bridge.get("/api/runs").await;
     assert_eq!(runs.as_array().unwrap().len(), 1);
 
-    // The one-shot `run` for CI pipelines: exit 0 without failures, the summary printed.
+    // The one-shot `run` for CI pipelines: thresholds judged on the master's final numbers,
+    // the summary printed with percentiles, JSON and JUnit written, a documented exit code.
     let plan_file = write_plan(&dir, "shop-here.json", &shop_plan(&target));
-    let out = tokio::process::Command::new(bin("master-bridge"))
-        .arg("run")
-        .arg(&plan_file)
-        .args(["-u", "3", "-r", "3", "-t", "3s", "--label", "team=a"])
-        .args([
-            "--etcd-addr",
-            &etcd.endpoint(),
-            "--master-host",
-            "127.0.0.1",
-        ])
-        .args(["--master-port", &master.opts.bind_port.to_string()])
-        .args([
-            "--locust-web",
-            &format!("http://127.0.0.1:{}", master.opts.web_port),
-        ])
-        .args(token)
-        .arg("--data-dir")
-        .arg(dir.join("oneshot-data"))
-        .kill_on_drop(true)
-        .output();
+    let one_shot = |name: &str, thresholds: &[&str]| {
+        let mut cmd = tokio::process::Command::new(bin("master-bridge"));
+        cmd.arg("run")
+            .arg(&plan_file)
+            .args(["-u", "3", "-r", "3", "-t", "3s", "--label", "team=a"])
+            .args([
+                "--etcd-addr",
+                &etcd.endpoint(),
+                "--master-host",
+                "127.0.0.1",
+            ])
+            .args(["--master-port", &master.opts.bind_port.to_string()])
+            .args([
+                "--locust-web",
+                &format!("http://127.0.0.1:{}", master.opts.web_port),
+            ])
+            .args(token)
+            .arg("--data-dir")
+            .arg(dir.join("oneshot-data"))
+            .arg("--junit")
+            .arg(dir.join(format!("{name}.junit.xml")))
+            .arg("--summary-json")
+            .arg(dir.join(format!("{name}.summary.json")))
+            .kill_on_drop(true);
+        for t in thresholds {
+            cmd.args(["--threshold", t]);
+        }
+        cmd.output()
+    };
     // Bounded: a one-shot that never ends must fail the test, not hang it.
-    let out = tokio::time::timeout(Duration::from_secs(90), out)
+    let limit = Duration::from_secs(90);
+    let out = tokio::time::timeout(limit, one_shot("pass", &["p95<5s", "fail_ratio<0.5"]))
         .await
         .expect("the one-shot run ended within 90 s")
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
+    assert_eq!(
+        out.status.code(),
+        Some(0),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
         stdout.contains("finished") && stdout.contains("Aggregated"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("PASS p95<5s") && stdout.contains("p95"),
+        "{stdout}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("pass.summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["outcome"], "passed");
+    assert!(
+        summary["aggregated"]["requests"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    // A threshold no run here can meet: exit 99, and the JUnit report names it.
+    let out = tokio::time::timeout(limit, one_shot("breach", &["rps>1000000"]))
+        .await
+        .expect("the one-shot run ended within 90 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{stdout}");
+    assert!(stdout.contains("FAIL rps>1000000"), "{stdout}");
+    let junit = std::fs::read_to_string(dir.join("breach.junit.xml")).unwrap();
+    assert!(
+        junit.contains("name=\"rps&gt;1000000\"")
+            && junit.contains("<failure message=\"rps&gt;1000000: rps = "),
+        "{junit}"
     );
 }
