@@ -37,8 +37,12 @@ fn arg(args: &[String], name: &str, default: u64) -> u64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = url::Url::parse(args.get(1).map(String::as_str).unwrap_or("http://127.0.0.1:8080/"))
-        .expect("URL");
+    let url = url::Url::parse(
+        args.get(1)
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1:8080/"),
+    )
+    .expect("URL");
     let host = url.host_str().unwrap_or("127.0.0.1").to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let path = url.path().to_string();
@@ -46,7 +50,10 @@ fn main() {
     let secs = arg(&args, "--secs", 10);
     let idle = arg(&args, "--idle", 0);
     let hyper = args.iter().any(|a| a == "--hyper");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         if idle > 0 {
             return idle_rss(idle, host, port, path).await;
@@ -63,7 +70,9 @@ fn main() {
             let (stop, count, errors) = (stop.clone(), count.clone(), errors.clone());
             if hyper {
                 let (authority, path) = (authority.clone(), path.clone());
-                tasks.push(tokio::spawn(hyper_loop(authority, path, stop, count, errors)));
+                tasks.push(tokio::spawn(hyper_loop(
+                    authority, path, stop, count, errors,
+                )));
             } else {
                 let mut conn = connector.conn(Target::http(&host, port));
                 let req = req.clone();
@@ -133,7 +142,13 @@ async fn hyper_loop(
 
 async fn idle_rss(n: u64, host: String, port: u16, path: String) {
     let connector = Connector::new(Limits::default());
-    let req = Arc::new(Prepared::fixed("GET", &path, &format!("{host}:{port}"), &[], None));
+    let req = Arc::new(Prepared::fixed(
+        "GET",
+        &path,
+        &format!("{host}:{port}"),
+        &[],
+        None,
+    ));
     let before = rss_kb();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<bool>(1024);
     let mut tasks = Vec::new();

@@ -28,11 +28,19 @@ pub struct Target {
 
 impl Target {
     pub fn http(host: &str, port: u16) -> Self {
-        Self { tls: false, host: host.into(), port }
+        Self {
+            tls: false,
+            host: host.into(),
+            port,
+        }
     }
 
     pub fn https(host: &str, port: u16) -> Self {
-        Self { tls: true, host: host.into(), port }
+        Self {
+            tls: true,
+            host: host.into(),
+            port,
+        }
     }
 }
 
@@ -50,7 +58,10 @@ pub struct Connector {
 impl Connector {
     pub fn new(limits: Limits) -> Self {
         Self {
-            shared: Arc::new(Shared { limits, tls: OnceLock::new() }),
+            shared: Arc::new(Shared {
+                limits,
+                tls: OnceLock::new(),
+            }),
         }
     }
 
@@ -109,7 +120,11 @@ enum Stream {
 }
 
 impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -118,7 +133,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -140,7 +159,9 @@ impl AsyncWrite for Stream {
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connector").field("limits", &self.shared.limits).finish()
+        f.debug_struct("Connector")
+            .field("limits", &self.shared.limits)
+            .finish()
     }
 }
 
@@ -195,7 +216,12 @@ impl Conn {
     }
 
     /// Sends `req` with `values` in its slots (one write) and reads the response.
-    pub async fn send_with(&mut self, req: &Prepared, values: &[&[u8]], want: Want) -> Result<Response, H1Error> {
+    pub async fn send_with(
+        &mut self,
+        req: &Prepared,
+        values: &[&[u8]],
+        want: Want,
+    ) -> Result<Response, H1Error> {
         self.wbuf.clear();
         req.write_into(values, &mut self.wbuf)?;
         let limit = self.connector.limits().response_timeout;
@@ -273,11 +299,12 @@ impl Conn {
     async fn connect(&mut self) -> Result<Stream, H1Error> {
         let limits = *self.connector.limits();
         let addr = format!("{}:{}", self.target.host, self.target.port);
-        let tcp = match tokio::time::timeout(limits.connect_timeout, TcpStream::connect(&addr)).await {
-            Ok(Ok(tcp)) => tcp,
-            Ok(Err(source)) => return Err(H1Error::Connect { addr, source }),
-            Err(_) => return Err(H1Error::ConnectTimeout(addr)),
-        };
+        let tcp =
+            match tokio::time::timeout(limits.connect_timeout, TcpStream::connect(&addr)).await {
+                Ok(Ok(tcp)) => tcp,
+                Ok(Err(source)) => return Err(H1Error::Connect { addr, source }),
+                Err(_) => return Err(H1Error::ConnectTimeout(addr)),
+            };
         let _ = tcp.set_nodelay(true);
         self.opened += 1;
         if !self.target.tls {
@@ -304,7 +331,9 @@ fn is_closed(e: &H1Error) -> bool {
         H1Error::UnexpectedEof => true,
         H1Error::Read(e) => matches!(
             e.kind(),
-            io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
         ),
         _ => false,
     }

@@ -73,7 +73,12 @@ fn has_token(value: &[u8], token: &str) -> bool {
 }
 
 /// Parses a head from `buf`; `Ok(None)` when more bytes are needed.
-fn parse_head(buf: &[u8], limits: &Limits, head_req: bool, want: Want) -> Result<Option<Head>, H1Error> {
+fn parse_head(
+    buf: &[u8],
+    limits: &Limits,
+    head_req: bool,
+    want: Want,
+) -> Result<Option<Head>, H1Error> {
     let max = limits.max_headers.min(HEADER_ARRAY);
     let mut array = [httparse::EMPTY_HEADER; HEADER_ARRAY];
     let mut resp = httparse::Response::new(&mut array[..max]);
@@ -98,7 +103,8 @@ fn parse_head(buf: &[u8], limits: &Limits, head_req: bool, want: Want) -> Result
     let mut chunked = None;
     for h in resp.headers.iter() {
         if h.name.eq_ignore_ascii_case("content-length") {
-            let s = std::str::from_utf8(h.value).map_err(|_| H1Error::Malformed("content-length"))?;
+            let s =
+                std::str::from_utf8(h.value).map_err(|_| H1Error::Malformed("content-length"))?;
             let n: u64 = s
                 .trim()
                 .parse()
@@ -173,7 +179,11 @@ impl<S: AsyncRead + Unpin> Reader<'_, S> {
     }
 
     /// Reads one final response (skipping 1xx). Returns it and whether the connection stays open.
-    pub async fn response(&mut self, head_req: bool, want: Want) -> Result<(Response, bool), H1Error> {
+    pub async fn response(
+        &mut self,
+        head_req: bool,
+        want: Want,
+    ) -> Result<(Response, bool), H1Error> {
         let head = loop {
             match parse_head(self.buf, self.limits, head_req, want)? {
                 Some(h) if h.status == 101 => return Err(H1Error::Upgrade),

@@ -224,7 +224,8 @@ mod tests {
         let p = b.finish();
         assert_eq!(p.slots(), 3);
         let mut out = Vec::new();
-        p.write_into(&[b"7", b"tok", b"0123456789"], &mut out).unwrap();
+        p.write_into(&[b"7", b"tok", b"0123456789"], &mut out)
+            .unwrap();
         assert_eq!(
             out,
             b"PUT /u/7 HTTP/1.1\r\nHost: h\r\nX-T: tok\r\nContent-Length: 10\r\n\r\n0123456789"
