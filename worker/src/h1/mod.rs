@@ -19,7 +19,7 @@ mod parse;
 mod request;
 
 pub use conn::{Conn, Connector, Target};
-pub use parse::{Response, Want};
+pub use parse::{Header, Response, Want};
 pub use request::{Prepared, PreparedBuilder};
 
 use std::time::Duration;

@@ -22,12 +22,15 @@ pub struct Want {
     pub body: bool,
 }
 
+/// One kept response header: name as received, raw value.
+pub type Header = (Box<str>, Box<[u8]>);
+
 /// A complete response.
 #[derive(Debug, Default)]
 pub struct Response {
     pub status: u16,
     /// Response headers in order, when asked for.
-    pub headers: Option<Vec<(Box<str>, Box<[u8]>)>>,
+    pub headers: Option<Vec<Header>>,
     /// The body, when asked for (empty otherwise).
     pub body: Vec<u8>,
     /// Body bytes received (decoded, without chunk framing), kept or not.
@@ -62,7 +65,7 @@ struct Head {
     status: u16,
     keep_alive: bool,
     framing: Framing,
-    headers: Option<Vec<(Box<str>, Box<[u8]>)>>,
+    headers: Option<Vec<Header>>,
     len: usize,
 }
 
