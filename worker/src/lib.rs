@@ -16,6 +16,7 @@
 pub mod cli;
 pub mod engine;
 pub mod fleet;
+pub mod h1;
 pub mod locust;
 pub mod once;
 pub mod procinfo;
