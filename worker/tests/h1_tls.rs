@@ -1,5 +1,5 @@
 //! The `h1` client over TLS: a tokio-rustls server on 127.0.0.1 with a throwaway self-signed
-//! certificate (made by the `openssl` CLI), one shared client config, keep-alive over TLS.
+//! certificate (made by `rcgen`), one shared client config, keep-alive over TLS.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,37 +13,9 @@ use worker::h1::{Connector, Limits, Prepared, Target, Want};
 
 #[tokio::test]
 async fn https_keep_alive_with_a_shared_config() {
-    let dir = std::env::temp_dir().join(format!("h1-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let certs: Vec<CertificateDer<'static>> = vec![made.cert.der().clone()];
+    let key = PrivateKeyDer::from_pem_slice(made.signing_key.serialize_pem().as_bytes()).unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -107,5 +79,4 @@ async fn https_keep_alive_with_a_shared_config() {
     .await
     .expect("bounded");
     assert_eq!(c.opened(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
 }
