@@ -39,6 +39,10 @@ struct Validator {
     templates: Vec<TemplateRef>,
 }
 
+/// The accepted range of `max_rps`: below it the limiter's interval overflows, above it no cap is meant.
+const MIN_MAX_RPS: f64 = 0.001;
+const MAX_MAX_RPS: f64 = 10_000_000.0;
+
 const PLAN_FIELDS: &[&str] = &[
     "$schema",
     "name",
@@ -287,9 +291,14 @@ impl Validator {
         let max_rps = match obj.get("max_rps") {
             None | Some(Value::Null) => None,
             Some(v) => match v.as_f64() {
-                Some(r) if r > 0.0 && r.is_finite() => Some(r),
+                Some(r) if (MIN_MAX_RPS..=MAX_MAX_RPS).contains(&r) => Some(r),
                 _ => {
-                    self.err("max_rps", format!("must be a number above 0, found {v}"));
+                    self.err(
+                        "max_rps",
+                        format!(
+                            "must be a number from {MIN_MAX_RPS} to {MAX_MAX_RPS} requests per second, found {v}"
+                        ),
+                    );
                     None
                 }
             },
@@ -1147,6 +1156,32 @@ mod tests {
         }
         let file = r#"{"name": "x", "data": {"file": "u.csv"}, "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]}"#;
         assert_eq!(paths(file), ["data.file"]);
+    }
+
+    #[test]
+    fn max_rps_has_a_sane_range() {
+        let plan = |rps: &str| {
+            format!(
+                r#"{{"name": "x", "max_rps": {rps}, "transactions": [{{"name": "t", "steps": [{{"name": "s", "method": "GET", "url": "/"}}]}}]}}"#
+            )
+        };
+        for ok in ["0.001", "1", "2.5", "10000000"] {
+            let got = Plan::from_json(&plan(ok)).map(|p| p.max_rps);
+            assert_eq!(got.ok(), Some(Some(ok.parse::<f64>().unwrap())), "{ok}");
+        }
+        for bad in [
+            "1e-300",
+            "0.0009",
+            "0",
+            "-1",
+            "10000000.5",
+            "1e300",
+            "\"5\"",
+        ] {
+            assert_eq!(paths(&plan(bad)), ["max_rps"], "{bad}");
+        }
+        let err = &errors(&plan("1e-300"))[0];
+        assert!(err.message.contains("0.001 to 10000000"), "{err:?}");
     }
 
     #[test]
