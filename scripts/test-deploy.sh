@@ -203,8 +203,13 @@ LOCUST_HTTP_WEB_PORT="$(free_port)"; LOCUST_HTTP_MASTER_WEB_PORT="$(free_port)"
 export LOCUST_HTTP_WEB_PORT LOCUST_HTTP_MASTER_WEB_PORT
 COMPOSE=("$PODMAN_COMPOSE" -p "$PROJECT" -f deploy/compose.yaml)
 cleanup() {
-    "${COMPOSE[@]}" down -v -t 2 >/dev/null 2>&1 || true
+    timeout 120 "${COMPOSE[@]}" down -v -t 2 >/dev/null 2>&1 || true
+    # podman-compose 1.6 `down` can miss scaled replicas: remove what is left of the project.
+    local left=()
+    mapfile -t left < <(podman ps -a -q --filter "label=io.podman.compose.project=$PROJECT")
+    if ((${#left[@]})); then podman rm -f -t 1 "${left[@]}" >/dev/null 2>&1 || true; fi
     if [ -s "$CACHE/k8s-podman.yaml" ]; then podman kube down "$CACHE/k8s-podman.yaml" >/dev/null 2>&1 || true; fi
+    podman volume rm -f locust-http-bridge-data >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 cleanup
