@@ -209,6 +209,9 @@ cleanup() {
     mapfile -t left < <(podman ps -a -q --filter "label=io.podman.compose.project=$PROJECT")
     if ((${#left[@]})); then podman rm -f -t 1 "${left[@]}" >/dev/null 2>&1 || true; fi
     if [ -s "$CACHE/k8s-podman.yaml" ]; then podman kube down "$CACHE/k8s-podman.yaml" >/dev/null 2>&1 || true; fi
+    local pods=()
+    mapfile -t pods < <(podman pod ps --format '{{.Name}}' | grep -E '^(locust-master|locust-http-(bridge|worker))-pod-[0-9]+$')
+    if ((${#pods[@]})); then podman pod rm -f -t 1 "${pods[@]}" >/dev/null 2>&1 || true; fi
     podman volume rm -f locust-http-bridge-data >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
