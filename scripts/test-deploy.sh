@@ -42,6 +42,7 @@ eventually() {
     done
     return 1
 }
+quiet() { "$@" >/dev/null 2>&1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # ---- tools ---------------------------------------------------------------------------------------
@@ -105,8 +106,8 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     [ -n "$ours" ] && printf '%s\n' "$ours"
     check "systemd-analyze verify (rc=$rc)" test -z "$ours"
     for u in worker bridge; do
-        check "systemd-analyze security $u (exposure <= 3.0)" systemd-analyze security --offline=true \
-            --root="$SDROOT" --threshold=30 "$SDROOT/etc/systemd/system/locust-http-$u.service" --no-pager -q
+        check "systemd-analyze security $u (exposure <= 3.0)" quiet systemd-analyze security \
+            --offline=true --root="$SDROOT" --threshold=30 "$SDROOT/etc/systemd/system/locust-http-$u.service"
     done
 else
     log "systemd-analyze not available: units not verified"
