@@ -5,10 +5,8 @@
 
 use std::io::Write;
 
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-
-use crate::engine::{self, CompiledPlan, CompiledStep, StepContext, Trace};
+use crate::engine::{CompiledPlan, Trace};
+use crate::runtime::probe;
 
 /// How much of a body is printed.
 const PRINT_BODY_LIMIT: usize = 2048;
@@ -19,48 +17,18 @@ pub async fn run_once(
     client: &reqwest::Client,
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
-    let mut rng = SmallRng::from_os_rng();
-    let mut vars = plan.vars.vars();
-    if let Some(feed) = &plan.data {
-        feed.next_into(&mut vars, &mut rng);
-    }
-    let jar = plan.session.then(reqwest::cookie::Jar::default);
-    let (mut steps, mut failed) = (0usize, 0usize);
-    let mut groups: Vec<(String, &[CompiledStep])> = Vec::new();
-    if !plan.setup.is_empty() {
-        groups.push(("setup".into(), &plan.setup));
-    }
-    for t in &plan.transactions {
-        groups.push((format!("transaction {}", t.name), &t.steps));
-    }
+    let probed = probe::run(plan, client, probe::whole_plan(plan)).await;
     writeln!(out, "plan {}", plan.name)?;
-    for (title, group) in groups {
-        writeln!(out, "\n{title}")?;
-        for step in group {
-            let ctx = StepContext {
-                client,
-                vars: &mut vars,
-                jar: jar.as_ref(),
-                rng: &mut rng,
-                timeout: plan.timeout,
-                capture: true,
-                allow: plan.allow.as_deref(),
-            };
-            let (outcome, trace) = engine::run_step(step, ctx).await;
-            steps += 1;
-            if outcome.failure.is_some() {
-                failed += 1;
-            }
-            if let Some(trace) = trace {
-                print_trace(
-                    out,
-                    &trace,
-                    outcome.failure.as_ref().map(ToString::to_string),
-                )?;
-            }
+    let mut group = None;
+    for p in &probed {
+        if group != Some(&p.group) {
+            writeln!(out, "\n{}", p.group)?;
+            group = Some(&p.group);
         }
+        print_trace(out, &p.trace, p.failure.clone())?;
     }
-    writeln!(out, "\n{steps} steps, {failed} failed")?;
+    let failed = probed.iter().filter(|p| !p.passed()).count();
+    writeln!(out, "\n{} steps, {failed} failed", probed.len())?;
     out.flush()?;
     Ok(failed == 0)
 }

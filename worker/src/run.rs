@@ -11,9 +11,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::cli::RunArgs;
 use crate::engine;
-use crate::locust::session::{Session, SessionConfig, SessionIo};
-use crate::runtime::users::Users;
-use crate::stats::Stats;
+use crate::locust::session::{Session, SessionConfig, SessionStatus, Zmq};
+use crate::runtime::{self, Runtime};
 
 /// A plan file that cannot be used; the message names every problem.
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +38,6 @@ pub fn load_plan(path: &Path, overrides: &[(String, String)]) -> Result<Plan, Lo
     })
 }
 
-use crate::runtime::node_id;
-
 /// Runs the plan against the master until `quit` or `shutdown`; with `--once`, runs every
 /// transaction once and prints what happened. Returns whether the run went well (for `--once`:
 /// no step failed).
@@ -54,26 +51,27 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
         plan.host = Some(host.clone());
     }
     let plan = Arc::new(plan);
-    let stats = Stats::new();
-    let compiled = engine::compile(&plan, None, &stats).map_err(|errors| LoadError {
-        path: args.plan.display().to_string(),
-        errors: errors.iter().map(ToString::to_string).collect(),
-    })?;
     let client = engine::http_client(None).context("cannot build the HTTP client")?;
+    let not_usable = |e: runtime::CompileError| LoadError {
+        path: args.plan.display().to_string(),
+        errors: e.field_errors().iter().map(ToString::to_string).collect(),
+    };
     if args.once {
+        let compiled = runtime::compile_for_probe(&plan, None).map_err(not_usable)?;
         let mut out = std::io::stdout().lock();
         return crate::once::run_once(&compiled, &client, &mut out).await;
     }
     let tracker = TaskTracker::new();
-    let (users, user_errors) =
-        Users::new(client, stats.clone(), Arc::new(compiled), tracker.clone());
-    let cfg = SessionConfig::new(
-        format!("{}:{}", args.master_host, args.master_port),
-        node_id(),
-    );
+    let load = Runtime::new(plan.clone(), client, None, tracker.clone()).map_err(not_usable)?;
+    let master = format!("{}:{}", args.master_host, args.master_port);
+    let cfg = SessionConfig::new(master.clone(), runtime::node_id());
     tracing::info!(plan = %plan.name, master = %cfg.master, node_id = %cfg.node_id, "starting");
-    let (io, _plan_updates) = SessionIo::new(plan.clone());
-    let session = Session::new(cfg, io, stats, users, user_errors);
+    let connector = Zmq {
+        master,
+        node_id: cfg.node_id.clone(),
+    };
+    let status = Arc::new(tokio::sync::watch::channel(SessionStatus::default()).0);
+    let mut session = Session::new(cfg, connector, load, status);
     let exit = session.run(shutdown).await;
     tracing::info!(?exit, "done");
     tracker.close();

@@ -18,11 +18,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::{self, AllowList, Trace};
-use crate::locust::session::{Phase, Session, SessionConfig, SessionIo, SessionStatus};
+use crate::engine::{AllowList, Trace};
+use crate::locust::session::{Phase, Session, SessionConfig, SessionStatus, Zmq};
 use crate::procinfo::ProcInfo;
-use crate::runtime::users::Users;
-use crate::stats::Stats;
+use crate::runtime::{self, CompileError, Runtime, probe};
 
 /// Why an apply or try was refused.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +42,15 @@ fn join(errors: &[FieldError]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+impl From<CompileError> for ControlError {
+    fn from(e: CompileError) -> ControlError {
+        match e {
+            CompileError::Invalid(errors) => ControlError::InvalidPlan(errors),
+            CompileError::NotAllowed(errors) => ControlError::Forbidden(errors),
+        }
+    }
 }
 
 /// What `apply` asks for.
@@ -147,16 +155,6 @@ impl Controller {
             ));
         }
         let plan = parse_plan(&spec.plan_json, &spec.variables)?;
-        // Compile now, so that a plan that cannot run is refused before anything changes.
-        engine::compile_with(&plan, None, &Stats::default(), self.allow.clone()).map_err(
-            |errors| {
-                if errors.iter().any(|e| e.message.contains("is not allowed")) {
-                    ControlError::Forbidden(errors)
-                } else {
-                    ControlError::InvalidPlan(errors)
-                }
-            },
-        )?;
         let master = contract::etcd::address(spec.master_host.trim(), spec.master_port);
         let version = {
             let mut h = Sha256::new();
@@ -165,44 +163,52 @@ impl Controller {
         };
         let plan = Arc::new(plan);
         let mut inner = self.inner.lock().await;
-        if let Some(a) = &inner.applied
+        if let Some(a) = inner.applied.as_mut()
             && a.master == master
             && !a.task.is_finished()
         {
             if a.version == version {
                 return Ok((false, version));
             }
+            // Refuse a plan that cannot run before anything changes; the runtime compiles it
+            // again for the host it uses.
+            runtime::compile_for_probe(&plan, self.allow.clone())?;
             tracing::info!(plan = %plan.name, %version, "applying a new plan to the running session");
             a.plan_tx.send_replace(plan.clone());
-            let a = inner.applied.as_mut().expect("checked above");
             a.version = version.clone();
             a.plan_name = plan.name.clone();
             return Ok((true, version));
         }
+        let load = Runtime::new(
+            plan.clone(),
+            self.client.clone(),
+            self.allow.clone(),
+            self.tracker.clone(),
+        )?;
         if let Some(old) = inner.applied.take() {
             stop(old).await;
         }
         tracing::info!(plan = %plan.name, %version, %master, "applying a plan");
-        inner.applied = Some(self.start(plan, master, version.clone()));
+        inner.applied = Some(self.start(load, master, version.clone()));
         inner.last_error = None;
         Ok((true, version))
     }
 
-    fn start(&self, plan: Arc<Plan>, master: String, version: String) -> Applied {
-        let (io, plan_tx) = SessionIo::new(plan.clone());
-        let status = io.status.clone();
+    fn start(&self, mut load: Runtime, master: String, version: String) -> Applied {
+        let (plan_tx, plan_rx) = watch::channel(load.plan().clone());
+        load.follow(plan_rx);
+        let plan_name = load.plan().name.clone();
+        let status = Arc::new(watch::channel(SessionStatus::default()).0);
         let cancel = self.shutdown.child_token();
         let task = self.tracker.spawn(session_loop(
-            io,
+            load,
+            status.clone(),
             master.clone(),
-            self.client.clone(),
-            self.allow.clone(),
-            self.tracker.clone(),
             cancel.clone(),
         ));
         Applied {
             version,
-            plan_name: plan.name.clone(),
+            plan_name,
             master,
             plan_tx,
             status,
@@ -257,47 +263,32 @@ impl Controller {
         run_setup: bool,
     ) -> Result<Vec<(Trace, bool)>, ControlError> {
         let plan = parse_plan(plan_json, variables)?;
-        let compiled = engine::compile_with(&plan, None, &Stats::default(), self.allow.clone())
-            .map_err(ControlError::Forbidden)?;
+        let compiled = runtime::compile_for_probe(&plan, self.allow.clone())?;
         let Some(txn) = compiled.transactions.iter().find(|t| t.name == transaction) else {
             return Err(ControlError::BadRequest(format!(
                 "no transaction named {transaction:?}"
             )));
         };
+        let group = format!("transaction {}", txn.name);
         let steps: Vec<_> = match step {
             Some(i) => vec![txn.steps.get(i).ok_or_else(|| {
                 ControlError::BadRequest(format!("transaction {transaction:?} has no step {i}"))
             })?],
             None => txn.steps.iter().collect(),
         };
-        let setup: Vec<_> = if run_setup {
-            compiled.setup.iter().collect()
-        } else {
-            Vec::new()
-        };
-        let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::from_os_rng();
-        let mut vars = compiled.vars.vars();
-        if let Some(feed) = &compiled.data {
-            feed.next_into(&mut vars, &mut rng);
-        }
-        let jar = compiled.session.then(reqwest::cookie::Jar::default);
-        let mut out = Vec::new();
-        for s in setup.into_iter().chain(steps) {
-            let ctx = engine::StepContext {
-                client: &self.client,
-                vars: &mut vars,
-                jar: jar.as_ref(),
-                rng: &mut rng,
-                timeout: compiled.timeout,
-                capture: true,
-                allow: compiled.allow.as_deref(),
-            };
-            let (outcome, trace) = engine::run_step(s, ctx).await;
-            if let Some(t) = trace {
-                out.push((*t, outcome.failure.is_none()));
-            }
-        }
-        Ok(out)
+        let setup = compiled.setup.iter().filter(|_| run_setup);
+        let steps = setup
+            .map(|s| ("setup".to_string(), s))
+            .chain(steps.into_iter().map(|s| (group.clone(), s)))
+            .collect();
+        let probed = probe::run(&compiled, &self.client, steps).await;
+        Ok(probed
+            .into_iter()
+            .map(|p| {
+                let ok = p.passed();
+                (p.trace, ok)
+            })
+            .collect())
     }
 }
 
@@ -311,40 +302,27 @@ async fn stop(a: Applied) {
     }
 }
 
-/// Runs sessions for one plan and master until cancelled, starting a new one whenever the
-/// master ends the previous one with `quit`.
+/// Runs sessions for one plan and master until cancelled, starting a new one (with a new
+/// node id) whenever the master ends the previous one with `quit`.
 async fn session_loop(
-    io: SessionIo,
+    mut load: Runtime,
+    status: Arc<watch::Sender<SessionStatus>>,
     master: String,
-    client: reqwest::Client,
-    allow: Option<Arc<AllowList>>,
-    tracker: TaskTracker,
     cancel: CancellationToken,
 ) {
     loop {
-        let plan = io.plan.borrow().clone();
-        let stats = Stats::new();
-        let compiled = match engine::compile_with(&plan, None, &stats, allow.clone()) {
-            Ok(c) => c,
-            Err(errors) => {
-                tracing::error!(errors = %join(&errors), "cannot compile the plan");
-                return;
-            }
+        let cfg = SessionConfig::new(master.clone(), runtime::node_id());
+        let connector = Zmq {
+            master: master.clone(),
+            node_id: cfg.node_id.clone(),
         };
-        let (users, user_errors) = Users::new(
-            client.clone(),
-            stats.clone(),
-            Arc::new(compiled),
-            tracker.clone(),
-        );
-        let mut cfg = SessionConfig::new(master.clone(), crate::runtime::node_id());
-        cfg.allow = allow.clone();
-        io.status.send_replace(SessionStatus {
+        status.send_replace(SessionStatus {
             phase: Phase::Connecting,
             ..SessionStatus::default()
         });
-        let session = Session::new(cfg, io.clone(), stats, users, user_errors);
+        let mut session = Session::new(cfg, connector, load, status.clone());
         session.run(cancel.clone()).await;
+        load = session.into_load();
         if cancel.is_cancelled() {
             return;
         }

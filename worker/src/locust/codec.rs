@@ -269,7 +269,8 @@ pub fn decode(frame: &[u8]) -> Result<Envelope, CodecError> {
         "spawn" => {
             let timestamp = map_get(&data, "timestamp")
                 .and_then(as_number)
-                .ok_or_else(|| bad("missing timestamp"))?;
+                .filter(|t| t.is_finite())
+                .ok_or_else(|| bad("missing or non-finite timestamp"))?;
             let counts = map_get(&data, "user_classes_count")
                 .and_then(rmpv::Value::as_map)
                 .ok_or_else(|| bad("missing user_classes_count"))?;
@@ -476,6 +477,21 @@ mod tests {
         assert_eq!(spawn.timestamp, 1795312825.4999247);
         assert_eq!(spawn.user_classes_count["Dummy"], 5);
         assert_eq!(spawn.host, None);
+    }
+
+    #[test]
+    fn a_spawn_with_a_non_finite_timestamp_is_rejected() {
+        // NaN would never compare as stale; +inf would make every later spawn stale.
+        for t in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let data = rmpv::Value::Map(vec![
+                ("timestamp".into(), rmpv::Value::F64(t)),
+                ("user_classes_count".into(), rmpv::Value::Map(vec![])),
+            ]);
+            let msg = rmpv::Value::Array(vec!["spawn".into(), data, "w1".into()]);
+            let mut bytes = Vec::new();
+            rmpv::encode::write_value(&mut bytes, &msg).unwrap();
+            assert!(decode(&bytes).is_err(), "{t}");
+        }
     }
 
     #[test]

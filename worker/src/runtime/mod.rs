@@ -1,28 +1,258 @@
-//! The worker's running load: simulated users (and, as the reshaping of issue 9 proceeds, the one
-//! owner of the compiled plan, the host override, the allow-list and the statistics).
+//! The worker's running load. One [`Runtime`] owns the plan, the master's host override, the
+//! `--allow-target` list, the statistics and the simulated users, and is the only caller of the
+//! engine's compiler (through [`compile`]). The Locust session drives it through the
+//! [`Load`](crate::locust::session::Load) trait and never sees a plan; the fleet hands it new
+//! plans through a watch channel ([`Runtime::follow`]).
 //!
 //! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
-//! - [`node_id`]: this process's Locust node id (used by `worker run` and the fleet alike).
+//! - [`probe`]: one user running steps once, traced (`worker run --once` and the fleet's `Try`).
+//! - [`node_id`]: this process's Locust node id.
 
+mod node;
+pub mod probe;
 pub mod users;
 
-/// A fresh node id per process start, shaped like Python's `hostname_uuidhex`.
-pub fn node_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".into());
-    // The master takes everything before the first '_' as the host name.
-    let host: String = host
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
+use std::sync::Arc;
+use std::time::Duration;
+
+use contract::{FieldError, Plan};
+use futures::future::BoxFuture;
+use tokio::sync::{mpsc, watch};
+use tokio_util::task::TaskTracker;
+
+use crate::engine::{self, AllowList, CompiledPlan};
+use crate::locust::codec::{ClassCounts, StatsPayload};
+use crate::locust::session::{Load, LoadEvent};
+use crate::stats::Stats;
+
+pub use node::node_id;
+use users::{StopPolicy, Users};
+
+/// Why a plan cannot run on this worker.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CompileError {
+    /// The plan (or the host it is combined with) is not valid.
+    #[error("invalid plan: {}", FieldError::join(.0))]
+    Invalid(Vec<FieldError>),
+    /// A target is outside `--allow-target`.
+    #[error("target not allowed: {}", FieldError::join(.0))]
+    NotAllowed(Vec<FieldError>),
+}
+
+impl CompileError {
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            CompileError::Invalid(e) | CompileError::NotAllowed(e) => e,
+        }
+    }
+}
+
+/// Compiles `plan` for `host` (`None`: the plan's own) under `allow`. The one place the engine's
+/// compiler is called from.
+fn compile(
+    plan: &Plan,
+    host: Option<&str>,
+    allow: Option<Arc<AllowList>>,
+    stats: &Stats,
+) -> Result<CompiledPlan, CompileError> {
+    engine::compile_with(plan, host, stats, allow).map_err(|errors| {
+        if errors.iter().any(|e| e.message.contains("is not allowed")) {
+            CompileError::NotAllowed(errors)
+        } else {
+            CompileError::Invalid(errors)
+        }
+    })
+}
+
+/// Compiles `plan` (with its own host) for a [`probe`]: nothing is counted.
+pub fn compile_for_probe(
+    plan: &Plan,
+    allow: Option<Arc<AllowList>>,
+) -> Result<CompiledPlan, CompileError> {
+    compile(plan, None, allow, &Stats::default())
+}
+
+/// The running load of one worker (see the module doc).
+#[derive(Debug)]
+pub struct Runtime {
+    plan: Arc<Plan>,
+    host: Option<String>,
+    allow: Option<Arc<AllowList>>,
+    stats: Arc<Stats>,
+    users: Users,
+    user_errors: mpsc::UnboundedReceiver<String>,
+    updates: Option<watch::Receiver<Arc<Plan>>>,
+    /// On a stop without the master's `stop_timeout`, in-flight requests get this long.
+    in_flight_grace: Duration,
+    policy: StopPolicy,
+}
+
+impl Runtime {
+    /// Compiles `plan` (with its own host) and prepares users for it; none runs yet.
+    pub fn new(
+        plan: Arc<Plan>,
+        client: reqwest::Client,
+        allow: Option<Arc<AllowList>>,
+        tracker: TaskTracker,
+    ) -> Result<Runtime, CompileError> {
+        let stats = Stats::new();
+        let compiled = compile(&plan, None, allow.clone(), &stats)?;
+        let (users, user_errors) = Users::new(client, stats.clone(), Arc::new(compiled), tracker);
+        let in_flight_grace = Duration::from_secs(1);
+        Ok(Runtime {
+            plan,
+            host: None,
+            allow,
+            stats,
+            users,
+            user_errors,
+            updates: None,
+            in_flight_grace,
+            policy: StopPolicy::from_stop_timeout(0.0, in_flight_grace),
         })
-        .collect();
-    format!("{host}_{}", uuid::Uuid::new_v4().simple())
+    }
+
+    /// Takes later plans from `updates` (the value in it now counts as seen); each is compiled
+    /// for the host in use and taken by users at their next transaction.
+    pub fn follow(&mut self, mut updates: watch::Receiver<Arc<Plan>>) {
+        updates.borrow_and_update();
+        self.updates = Some(updates);
+    }
+
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// Switches to `plan`: users take it at their next transaction; in-flight requests finish
+    /// and are recorded once. On error nothing changes.
+    pub fn set_plan(&mut self, plan: Arc<Plan>) -> Result<(), CompileError> {
+        let compiled = compile(&plan, self.host.as_deref(), self.allow.clone(), &self.stats)?;
+        self.users.set_plan(Arc::new(compiled));
+        self.plan = plan;
+        Ok(())
+    }
+
+    /// Uses `host` instead of the plan's own (`None`: the plan's). On error nothing changes.
+    pub fn set_host(&mut self, host: Option<&str>) -> Result<(), CompileError> {
+        if host == self.host.as_deref() {
+            return Ok(());
+        }
+        let compiled = compile(&self.plan, host, self.allow.clone(), &self.stats)?;
+        self.users.set_plan(Arc::new(compiled));
+        self.host = host.map(str::to_string);
+        Ok(())
+    }
+
+    /// The master's `stop_timeout` (seconds) for later stops and ramp-downs.
+    pub fn set_stop_timeout(&mut self, stop_timeout: f64) {
+        self.policy = StopPolicy::from_stop_timeout(stop_timeout, self.in_flight_grace);
+        self.users.set_stop_policy(self.policy);
+    }
+
+    /// Starts or stops users to reach `target` (absolute, per class); returns the counts now.
+    pub fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
+        self.users.apply(target)
+    }
+
+    pub fn counts(&self) -> ClassCounts {
+        self.users.counts()
+    }
+
+    /// Stops every user; `None` uses the stop policy, `Some(grace)` stops at the next step and
+    /// abandons in-flight requests after `grace`. The future ends when every user has ended.
+    pub fn stop(&mut self, grace: Option<Duration>) -> BoxFuture<'static, ()> {
+        let policy = match grace {
+            None => self.policy,
+            Some(grace) => StopPolicy {
+                finish_transaction: false,
+                grace,
+            },
+        };
+        Box::pin(self.users.stop_all(policy).finish())
+    }
+
+    /// The statistics since the last report, with the user counts, in Locust's wire shape.
+    pub fn take_report(&mut self) -> StatsPayload {
+        let report = self.stats.take_report();
+        let user_classes_count = self.users.counts();
+        StatsPayload {
+            stats: report.entries,
+            stats_total: report.total,
+            errors: report.errors,
+            user_count: user_classes_count.values().sum(),
+            user_classes_count,
+        }
+    }
+
+    /// Forgets unreported statistics; returns how many requests were dropped.
+    pub fn clear_stats(&mut self) -> u64 {
+        self.stats.clear()
+    }
+
+    /// The next thing to tell the session: a crashed user, or a plan update that could not be
+    /// used. Plan updates that compile are applied here and produce no event.
+    pub async fn next_event(&mut self) -> LoadEvent {
+        loop {
+            let updates = &mut self.updates;
+            let errors = &mut self.user_errors;
+            let update = async move {
+                if let Some(rx) = updates.as_mut()
+                    && rx.changed().await.is_ok()
+                {
+                    return rx.borrow_and_update().clone();
+                }
+                std::future::pending().await
+            };
+            let plan = tokio::select! {
+                Some(msg) = errors.recv() => return LoadEvent::Crashed(msg),
+                plan = update => plan,
+            };
+            let name = plan.name.clone();
+            match self.set_plan(plan) {
+                Ok(()) => tracing::info!(plan = %name, "switched to a new plan"),
+                Err(e) => {
+                    return LoadEvent::Refused(format!("cannot switch to plan {name:?}: {e}"));
+                }
+            }
+        }
+    }
+}
+
+impl Load for Runtime {
+    fn set_host(&mut self, host: Option<&str>) -> Result<(), String> {
+        Runtime::set_host(self, host).map_err(|e| {
+            format!(
+                "cannot use the master's host {:?}: {e}",
+                host.unwrap_or_default()
+            )
+        })
+    }
+
+    fn set_stop_timeout(&mut self, stop_timeout: f64) {
+        Runtime::set_stop_timeout(self, stop_timeout);
+    }
+
+    fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
+        Runtime::apply(self, target)
+    }
+
+    fn counts(&self) -> ClassCounts {
+        Runtime::counts(self)
+    }
+
+    fn stop(&mut self, grace: Option<Duration>) -> BoxFuture<'static, ()> {
+        Runtime::stop(self, grace)
+    }
+
+    fn take_report(&mut self) -> StatsPayload {
+        Runtime::take_report(self)
+    }
+
+    fn clear_stats(&mut self) -> u64 {
+        Runtime::clear_stats(self)
+    }
+
+    fn next_event(&mut self) -> impl Future<Output = LoadEvent> + Send {
+        Runtime::next_event(self)
+    }
 }

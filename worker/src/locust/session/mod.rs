@@ -1,4 +1,6 @@
-//! The worker side of the Locust protocol as a state machine (Locust 2.47 `WorkerRunner`).
+//! The worker side of the Locust protocol as a state machine (Locust 2.47 `WorkerRunner`; the
+//! wire protocol is described in `docs/locust-protocol.md`). It speaks only the protocol: the
+//! running load is behind [`Load`], the connection behind [`Connector`].
 //!
 //! ```text
 //!  connect ──client_ready (resent until ack)──> READY ──spawn──> SPAWNING ──> RUNNING
@@ -11,105 +13,26 @@
 //! master accepts. Stats go out every 3 s while registered, and once more before `client_stopped`
 //! and `quit`, so the master's final numbers include the last requests.
 
+mod link;
+mod load;
+mod status;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use contract::{FieldError, Plan};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{self, HeartbeatState, Inbound, Outbound, Spawn, StatsPayload};
-use super::transport::Transport;
-use crate::engine;
+use super::codec::{self, HeartbeatState, Inbound, Outbound, Spawn};
 use crate::procinfo::ProcInfo;
-use crate::runtime::users::{StopPolicy, Users};
-use crate::stats::Stats;
 
-/// Timing of the session. The defaults are Locust's.
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// `host:port` of the master's ZeroMQ ROUTER.
-    pub master: String,
-    /// `hostname_uuidhex`; also the ZeroMQ identity.
-    pub node_id: String,
-    pub heartbeat_interval: Duration,
-    pub report_interval: Duration,
-    /// No heartbeat reply for this long while registered: the master is gone or restarted.
-    pub master_timeout: Duration,
-    /// Resend `client_ready` this often until an `ack` arrives.
-    pub ready_retry: Duration,
-    /// On `quit`, in-flight requests get this long before being abandoned (the master only
-    /// waits 0.5 s for the final stats).
-    pub quit_grace: Duration,
-    /// On `stop` without a `stop_timeout`, in-flight requests get this long.
-    pub stop_grace: Duration,
-    /// Hosts the worker may target (`--allow-target`), also applied to the master's `-H`.
-    pub allow: Option<Arc<crate::engine::AllowList>>,
-}
-
-impl SessionConfig {
-    pub fn new(master: String, node_id: String) -> SessionConfig {
-        SessionConfig {
-            master,
-            node_id,
-            heartbeat_interval: Duration::from_secs(1),
-            report_interval: Duration::from_secs(3),
-            master_timeout: Duration::from_secs(5),
-            ready_retry: Duration::from_secs(2),
-            quit_grace: Duration::from_millis(300),
-            stop_grace: Duration::from_secs(1),
-            allow: None,
-        }
-    }
-}
-
-/// What the session is doing, published for the worker's status (fleet mode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Phase {
-    /// Connecting, or waiting for the master's ack.
-    #[default]
-    Connecting,
-    Ready,
-    Spawning,
-    Running,
-    Stopping,
-}
-
-/// A snapshot of the session, updated as it goes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionStatus {
-    pub phase: Phase,
-    /// The master acknowledged us and has not been lost since.
-    pub acknowledged: bool,
-    pub users: u32,
-    /// Requests per second in the last report window.
-    pub requests_per_second: f64,
-    pub requests_total: u64,
-    pub failures_total: u64,
-    pub last_error: Option<String>,
-}
-
-/// How the outside talks to a running session: plan updates in, status out.
-#[derive(Debug, Clone)]
-pub struct SessionIo {
-    /// A new value switches users to that plan at their next transaction.
-    pub plan: watch::Receiver<Arc<Plan>>,
-    pub status: Arc<watch::Sender<SessionStatus>>,
-}
-
-impl SessionIo {
-    /// Channels for a session; send a plan on the returned sender to switch plans.
-    pub fn new(plan: Arc<Plan>) -> (SessionIo, watch::Sender<Arc<Plan>>) {
-        let (tx, rx) = watch::channel(plan);
-        let io = SessionIo {
-            plan: rx,
-            status: Arc::new(watch::channel(SessionStatus::default()).0),
-        };
-        (io, tx)
-    }
-}
+pub use link::{Connector, Link, Zmq};
+pub use load::{Load, LoadEvent};
+pub use status::{Phase, SessionConfig, SessionStatus};
 
 /// Why the session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +69,7 @@ enum Event {
     Report,
     RetryReady,
     Stopped,
-    UserError(String),
-    NewPlan,
+    Load(LoadEvent),
 }
 
 /// The master went away (send failed or no heartbeat reply).
@@ -155,52 +77,46 @@ struct Lost(String);
 
 /// One worker's conversation with a Locust master.
 #[derive(Debug)]
-pub struct Session {
+pub struct Session<L, C> {
     cfg: SessionConfig,
-    plan: Arc<Plan>,
-    io: SessionIo,
-    stats: Arc<Stats>,
-    users: Users,
-    user_errors: mpsc::UnboundedReceiver<String>,
+    connector: C,
+    load: L,
+    status_tx: Arc<watch::Sender<SessionStatus>>,
     proc: ProcInfo,
     state: State,
     last_spawn_timestamp: f64,
-    /// The host the current compiled plan uses from the master (`None` = the plan's own).
-    master_host: Option<String>,
-    stop_policy: StopPolicy,
     stopping: Option<JoinHandle<()>>,
     last_reply: Instant,
     last_report: Instant,
     status: SessionStatus,
 }
 
-impl Session {
+impl<L: Load, C: Connector> Session<L, C> {
+    /// A session that publishes its status on `status_tx`.
     pub fn new(
         cfg: SessionConfig,
-        mut io: SessionIo,
-        stats: Arc<Stats>,
-        users: Users,
-        user_errors: mpsc::UnboundedReceiver<String>,
-    ) -> Session {
-        let stop_policy = StopPolicy::from_stop_timeout(0.0, cfg.stop_grace);
-        let plan = io.plan.borrow_and_update().clone();
+        connector: C,
+        load: L,
+        status_tx: Arc<watch::Sender<SessionStatus>>,
+    ) -> Session<L, C> {
         Session {
             cfg,
-            plan,
-            io,
-            stats,
-            users,
-            user_errors,
+            connector,
+            load,
+            status_tx,
             proc: ProcInfo::new(),
             state: State::Unregistered,
             last_spawn_timestamp: f64::NEG_INFINITY,
-            master_host: None,
-            stop_policy,
             stopping: None,
             last_reply: Instant::now(),
             last_report: Instant::now(),
             status: SessionStatus::default(),
         }
+    }
+
+    /// The load, back from a session that has ended.
+    pub fn into_load(self) -> L {
+        self.load
     }
 
     /// Publishes the current status when it changed.
@@ -213,9 +129,16 @@ impl Session {
             State::Stopping => Phase::Stopping,
         };
         self.status.acknowledged = self.state != State::Unregistered;
-        self.status.users = u32::try_from(self.users.total()).unwrap_or(u32::MAX);
+        self.status.users = u32::try_from(
+            self.load
+                .counts()
+                .values()
+                .map(|&n| u64::from(n))
+                .sum::<u64>(),
+        )
+        .unwrap_or(u32::MAX);
         let status = self.status.clone();
-        self.io.status.send_if_modified(|s| {
+        self.status_tx.send_if_modified(|s| {
             let changed = *s != status;
             *s = status;
             changed
@@ -224,22 +147,22 @@ impl Session {
 
     /// Talks to the master until it says `quit` or `shutdown` is cancelled, reconnecting
     /// whenever the master goes away.
-    pub async fn run(mut self, shutdown: CancellationToken) -> Exit {
+    pub async fn run(&mut self, shutdown: CancellationToken) -> Exit {
         let mut registered = false;
         let mut announced = false;
         loop {
-            let mut transport = tokio::select! {
+            let mut link = tokio::select! {
                 () = shutdown.cancelled() => {
                     self.stop_users(self.cfg.quit_grace).await;
                     return Exit::Shutdown;
                 }
-                t = self.connect(&mut announced) => t,
+                l = self.connect(&mut announced) => l,
             };
-            match self.serve(&mut transport, registered, &shutdown).await {
+            match self.serve(&mut link, registered, &shutdown).await {
                 Flow::Exit(exit) => return exit,
                 Flow::Reconnect { registered: r } => {
                     registered = r;
-                    drop(transport);
+                    drop(link);
                     // Let the old connection close before the same identity connects again:
                     // the master's ROUTER ignores a duplicate identity that is still connected.
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -248,14 +171,14 @@ impl Session {
         }
     }
 
-    async fn connect(&mut self, announced: &mut bool) -> Transport {
+    async fn connect(&mut self, announced: &mut bool) -> C::Link {
         let mut delay = Duration::from_millis(100);
         loop {
-            match Transport::connect(&self.cfg.master, &self.cfg.node_id).await {
-                Ok(t) => {
+            match self.connector.connect().await {
+                Ok(link) => {
                     *announced = false;
                     tracing::info!(master = %self.cfg.master, node_id = %self.cfg.node_id, "connected to the Locust master");
-                    return t;
+                    return link;
                 }
                 Err(e) => {
                     if !*announced {
@@ -273,7 +196,7 @@ impl Session {
 
     async fn serve(
         &mut self,
-        t: &mut Transport,
+        t: &mut C::Link,
         registered: bool,
         shutdown: &CancellationToken,
     ) -> Flow {
@@ -300,8 +223,7 @@ impl Session {
                 _ = report.tick() => Event::Report,
                 _ = ready_retry.tick(), if unregistered => Event::RetryReady,
                 _ = async { self.stopping.as_mut().expect("guarded").await }, if stopping => Event::Stopped,
-                Some(msg) = self.user_errors.recv() => Event::UserError(msg),
-                Ok(()) = self.io.plan.changed() => Event::NewPlan,
+                e = self.load.next_event() => Event::Load(e),
             };
             let result = match event {
                 Event::Shutdown => {
@@ -330,11 +252,12 @@ impl Session {
                     self.stopping = None;
                     self.stopped(t).await
                 }
-                Event::NewPlan => {
-                    self.switch_plan();
+                Event::Load(LoadEvent::Crashed(msg)) => self.exception(t, msg).await,
+                Event::Load(LoadEvent::Refused(msg)) => {
+                    tracing::error!(%msg);
+                    self.status.last_error = Some(msg);
                     Ok(())
                 }
-                Event::UserError(msg) => self.exception(t, msg).await,
             };
             if let Err(lost) = result {
                 return self.lose_master(lost).await;
@@ -343,34 +266,7 @@ impl Session {
         }
     }
 
-    /// A new plan: compile it for the host in use and hand it to the users, who switch at
-    /// their next transaction (in-flight requests finish and are recorded once).
-    fn switch_plan(&mut self) {
-        let plan = self.io.plan.borrow_and_update().clone();
-        match engine::compile_with(
-            &plan,
-            self.master_host.as_deref(),
-            &self.stats,
-            self.cfg.allow.clone(),
-        ) {
-            Ok(compiled) => {
-                tracing::info!(plan = %plan.name, "switching to a new plan");
-                self.users.set_plan(Arc::new(compiled));
-                self.plan = plan;
-            }
-            Err(errors) => {
-                let msg = format!(
-                    "cannot switch to plan {:?}: {}",
-                    plan.name,
-                    FieldError::join(&errors)
-                );
-                tracing::error!(%msg);
-                self.status.last_error = Some(msg);
-            }
-        }
-    }
-
-    async fn on_frame(&mut self, t: &mut Transport, frame: &[u8]) -> Result<Option<Flow>, Lost> {
+    async fn on_frame(&mut self, t: &mut C::Link, frame: &[u8]) -> Result<Option<Flow>, Lost> {
         let envelope = match codec::decode(frame) {
             Ok(e) => e,
             Err(e) => {
@@ -407,42 +303,23 @@ impl Session {
         Ok(None)
     }
 
-    async fn spawn(&mut self, t: &mut Transport, spawn: Spawn) -> Result<(), Lost> {
+    async fn spawn(&mut self, t: &mut C::Link, spawn: Spawn) -> Result<(), Lost> {
         self.send(t, Outbound::Spawning).await?;
         if spawn.timestamp <= self.last_spawn_timestamp {
             tracing::debug!(timestamp = spawn.timestamp, "discarding a stale spawn");
             return Ok(());
         }
         self.last_spawn_timestamp = spawn.timestamp;
-        self.stop_policy = StopPolicy::from_stop_timeout(spawn.stop_timeout, self.cfg.stop_grace);
-        self.users.set_stop_policy(self.stop_policy);
+        self.load.set_stop_timeout(spawn.stop_timeout);
         if !matches!(self.state, State::Spawning | State::Running) {
             // A new test: the master cleared its statistics, so do we.
-            self.stats.clear();
+            self.load.clear_stats();
         }
-        if spawn.host != self.master_host {
-            match engine::compile_with(
-                &self.plan,
-                spawn.host.as_deref(),
-                &self.stats,
-                self.cfg.allow.clone(),
-            ) {
-                Ok(compiled) => {
-                    self.users.set_plan(Arc::new(compiled));
-                    self.master_host = spawn.host.clone();
-                }
-                Err(errors) => {
-                    let msg = format!(
-                        "cannot use the master's host {:?}: {}",
-                        spawn.host.as_deref().unwrap_or(""),
-                        FieldError::join(&errors)
-                    );
-                    self.exception(t, msg).await?;
-                }
-            }
+        if let Err(msg) = self.load.set_host(spawn.host.as_deref()) {
+            self.exception(t, msg).await?;
         }
         self.state = State::Spawning;
-        let counts = self.users.apply(&spawn.user_classes_count);
+        let counts = self.load.apply(&spawn.user_classes_count);
         tracing::info!(users = ?counts, "spawned");
         self.send(
             t,
@@ -459,14 +336,13 @@ impl Session {
         if self.stopping.is_some() {
             return;
         }
-        tracing::info!(users = self.users.total(), "the master says stop");
+        tracing::info!("the master says stop");
         self.state = State::Stopping;
-        let stopping = self.users.stop_all(self.stop_policy);
-        self.stopping = Some(tokio::spawn(stopping.finish()));
+        self.stopping = Some(tokio::spawn(self.load.stop(None)));
     }
 
     /// All users have ended after a `stop`: flush their last numbers, then re-register.
-    async fn stopped(&mut self, t: &mut Transport) -> Result<(), Lost> {
+    async fn stopped(&mut self, t: &mut C::Link) -> Result<(), Lost> {
         self.report(t).await?;
         self.send(t, Outbound::ClientStopped).await?;
         self.state = State::Unregistered;
@@ -474,7 +350,7 @@ impl Session {
     }
 
     /// Ends the conversation: users stopped within the quit grace, final stats, `quit`.
-    async fn leave(&mut self, t: &mut Transport, exit: Exit) -> Exit {
+    async fn leave(&mut self, t: &mut C::Link, exit: Exit) -> Exit {
         self.stop_users(self.cfg.quit_grace).await;
         if self.state != State::Unregistered {
             let result = async {
@@ -492,21 +368,16 @@ impl Session {
     }
 
     async fn stop_users(&mut self, grace: Duration) {
-        let policy = StopPolicy {
-            finish_transaction: false,
-            grace,
-        };
-        let stopping = self.users.stop_all(policy);
-        stopping.finish().await;
+        self.load.stop(Some(grace)).await;
         if let Some(handle) = self.stopping.take() {
             let _ = tokio::time::timeout(grace, handle).await;
         }
     }
 
     async fn lose_master(&mut self, Lost(why): Lost) -> Flow {
-        let users = self.users.total();
+        let users: u64 = self.load.counts().values().map(|&n| u64::from(n)).sum();
         self.stop_users(Duration::ZERO).await;
-        let dropped = self.stats.clear();
+        let dropped = self.load.clear_stats();
         tracing::warn!(
             %why,
             stopped_users = users,
@@ -514,13 +385,17 @@ impl Session {
             "lost the Locust master; reconnecting (unreported requests are not sent to a new master)"
         );
         self.state = State::Unregistered;
-        self.master_host = None;
+        // Whoever answers next may be a new master with its own clock.
+        self.last_spawn_timestamp = f64::NEG_INFINITY;
+        if let Err(msg) = self.load.set_host(None) {
+            tracing::warn!(%msg, "cannot go back to the plan's own host");
+        }
         self.status.last_error = Some(format!("lost the master: {why}"));
         self.publish();
         Flow::Reconnect { registered: false }
     }
 
-    async fn heartbeat(&mut self, t: &mut Transport) -> Result<(), Lost> {
+    async fn heartbeat(&mut self, t: &mut C::Link) -> Result<(), Lost> {
         if self.state != State::Unregistered && self.last_reply.elapsed() > self.cfg.master_timeout
         {
             return Err(Lost(format!(
@@ -545,29 +420,21 @@ impl Session {
         .await
     }
 
-    async fn report(&mut self, t: &mut Transport) -> Result<(), Lost> {
-        let report = self.stats.take_report();
+    async fn report(&mut self, t: &mut C::Link) -> Result<(), Lost> {
+        let payload = self.load.take_report();
         let window = self.last_report.elapsed().as_secs_f64();
         self.last_report = Instant::now();
         if window > 0.0 {
-            self.status.requests_per_second = report.total.num_requests as f64 / window;
+            self.status.requests_per_second = payload.stats_total.num_requests as f64 / window;
         }
-        self.status.requests_total += report.total.num_requests;
-        self.status.failures_total += report.total.num_failures;
-        let user_classes_count = self.users.counts();
-        let payload = StatsPayload {
-            stats: report.entries,
-            stats_total: report.total,
-            errors: report.errors,
-            user_count: user_classes_count.values().sum(),
-            user_classes_count,
-        };
+        self.status.requests_total += payload.stats_total.num_requests;
+        self.status.failures_total += payload.stats_total.num_failures;
         self.send(t, Outbound::Stats(Box::new(payload))).await
     }
 
     /// An internal error: logged, kept as the last error, and reported to the master as a
     /// Locust `exception` (shown in its Exceptions tab).
-    async fn exception(&mut self, t: &mut Transport, msg: String) -> Result<(), Lost> {
+    async fn exception(&mut self, t: &mut C::Link, msg: String) -> Result<(), Lost> {
         tracing::error!(%msg, "internal error");
         self.status.last_error = Some(msg.clone());
         self.send(
@@ -580,7 +447,7 @@ impl Session {
         .await
     }
 
-    async fn send(&mut self, t: &mut Transport, msg: Outbound) -> Result<(), Lost> {
+    async fn send(&mut self, t: &mut C::Link, msg: Outbound) -> Result<(), Lost> {
         let frame = match codec::encode(&msg, &self.cfg.node_id) {
             Ok(f) => f,
             Err(e) => {
