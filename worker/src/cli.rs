@@ -167,6 +167,10 @@ pub struct RunArgs {
     /// non-zero if any step failed.
     #[arg(long)]
     pub once: bool,
+    /// Reset the statistics when the master says spawning is complete, as Locust's
+    /// `--reset-stats` (also done when the master itself runs with `--reset-stats`).
+    #[arg(long)]
+    pub reset_stats: bool,
 }
 
 /// `KEY=VALUE`, as for `--var`.

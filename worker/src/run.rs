@@ -64,12 +64,10 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
     let tracker = TaskTracker::new();
     let load = Runtime::new(plan.clone(), client, None, tracker.clone()).map_err(not_usable)?;
     let master = format!("{}:{}", args.master_host, args.master_port);
-    let cfg = SessionConfig::new(master.clone(), runtime::node_id());
+    let mut cfg = SessionConfig::new(master.clone(), crate::locust::node::node_id());
+    cfg.reset_stats = args.reset_stats;
     tracing::info!(plan = %plan.name, master = %cfg.master, node_id = %cfg.node_id, "starting");
-    let connector = Zmq {
-        master,
-        node_id: cfg.node_id.clone(),
-    };
+    let connector = Zmq { master };
     let status = Arc::new(tokio::sync::watch::channel(SessionStatus::default()).0);
     let mut session = Session::new(cfg, connector, load, status);
     let exit = session.run(shutdown).await;

@@ -311,10 +311,9 @@ async fn session_loop(
     cancel: CancellationToken,
 ) {
     loop {
-        let cfg = SessionConfig::new(master.clone(), runtime::node_id());
+        let cfg = SessionConfig::new(master.clone(), crate::locust::node::node_id());
         let connector = Zmq {
             master: master.clone(),
-            node_id: cfg.node_id.clone(),
         };
         status.send_replace(SessionStatus {
             phase: Phase::Connecting,

@@ -150,7 +150,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     tracing::info!(what = "grpc", addr = %listener.local_addr()?, "listening");
-    let id = crate::runtime::node_id();
+    let id = crate::locust::node::node_id();
     let tracker = TaskTracker::new();
     let sessions = shutdown.child_token();
     let client = engine::http_client(cfg.allow.clone()).context("cannot build the HTTP client")?;

@@ -207,6 +207,8 @@ pub struct Spawn {
     pub host: Option<String>,
     /// Seconds users may take to finish their current transaction on stop.
     pub stop_timeout: f64,
+    /// The master's `--reset-stats` (`parsed_options.reset_stats`).
+    pub reset_stats: bool,
 }
 
 /// Messages the worker receives.
@@ -298,6 +300,10 @@ pub fn decode(frame: &[u8]) -> Result<Envelope, CodecError> {
                 user_classes_count,
                 host,
                 stop_timeout,
+                reset_stats: map_get(&data, "parsed_options")
+                    .and_then(|o| map_get(o, "reset_stats"))
+                    .and_then(rmpv::Value::as_bool)
+                    .unwrap_or(false),
             })
         }
         "spawning_complete" => Inbound::SpawningComplete,

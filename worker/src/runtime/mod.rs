@@ -6,13 +6,12 @@
 //!
 //! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
 //! - [`probe`]: one user running steps once, traced (`worker run --once` and the fleet's `Try`).
-//! - [`node_id`]: this process's Locust node id.
 
-mod node;
 pub mod probe;
 pub mod users;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use contract::{FieldError, Plan};
@@ -25,7 +24,6 @@ use crate::locust::codec::{ClassCounts, StatsPayload};
 use crate::locust::session::{Load, LoadEvent};
 use crate::stats::Stats;
 
-pub use node::node_id;
 use users::{StopPolicy, Users};
 
 /// Why a plan cannot run on this worker.
@@ -82,10 +80,15 @@ pub struct Runtime {
     users: Users,
     user_errors: mpsc::UnboundedReceiver<String>,
     updates: Option<watch::Receiver<Arc<Plan>>>,
-    /// On a stop without the master's `stop_timeout`, in-flight requests get this long.
-    in_flight_grace: Duration,
+    /// The master's last `stop_timeout` (seconds).
+    stop_timeout: f64,
     policy: StopPolicy,
 }
+
+/// On a stop without the master's `stop_timeout`, in-flight requests get their own timeout and
+/// this much more, so that they complete (as a response or a timeout) and are counted as what
+/// they were.
+const IN_FLIGHT_MARGIN: Duration = Duration::from_millis(500);
 
 impl Runtime {
     /// Compiles `plan` (with its own host) and prepares users for it; none runs yet.
@@ -97,8 +100,8 @@ impl Runtime {
     ) -> Result<Runtime, CompileError> {
         let stats = Stats::new();
         let compiled = compile(&plan, None, allow.clone(), &stats)?;
+        let in_flight_grace = compiled.timeout + IN_FLIGHT_MARGIN;
         let (users, user_errors) = Users::new(client, stats.clone(), Arc::new(compiled), tracker);
-        let in_flight_grace = Duration::from_secs(1);
         Ok(Runtime {
             plan,
             host: None,
@@ -107,7 +110,7 @@ impl Runtime {
             users,
             user_errors,
             updates: None,
-            in_flight_grace,
+            stop_timeout: 0.0,
             policy: StopPolicy::from_stop_timeout(0.0, in_flight_grace),
         })
     }
@@ -129,6 +132,7 @@ impl Runtime {
         let compiled = compile(&plan, self.host.as_deref(), self.allow.clone(), &self.stats)?;
         self.users.set_plan(Arc::new(compiled));
         self.plan = plan;
+        self.set_stop_timeout(self.stop_timeout);
         Ok(())
     }
 
@@ -145,7 +149,9 @@ impl Runtime {
 
     /// The master's `stop_timeout` (seconds) for later stops and ramp-downs.
     pub fn set_stop_timeout(&mut self, stop_timeout: f64) {
-        self.policy = StopPolicy::from_stop_timeout(stop_timeout, self.in_flight_grace);
+        self.stop_timeout = stop_timeout;
+        let in_flight_grace = self.users.plan().timeout + IN_FLIGHT_MARGIN;
+        self.policy = StopPolicy::from_stop_timeout(stop_timeout, in_flight_grace);
         self.users.set_stop_policy(self.policy);
     }
 
@@ -168,7 +174,19 @@ impl Runtime {
                 grace,
             },
         };
-        Box::pin(self.users.stop_all(policy).finish())
+        let stopping = self.users.stop_all(policy);
+        let abandoned = self.users.abandoned();
+        Box::pin(async move {
+            let before = abandoned.load(Ordering::Relaxed);
+            stopping.finish().await;
+            let cut = abandoned.load(Ordering::Relaxed).saturating_sub(before);
+            if cut > 0 {
+                tracing::warn!(
+                    requests = cut,
+                    "abandoned in-flight requests at stop; they are not counted"
+                );
+            }
+        })
     }
 
     /// The statistics since the last report, with the user counts, in Locust's wire shape.

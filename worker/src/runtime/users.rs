@@ -4,12 +4,15 @@
 //! once (the master paces the ramp). A user loops over the plan's transactions, picked by weight.
 //! Stopping is two-phase: `stop` asks a user to end at the next step boundary (or, when the
 //! master gave a `stop_timeout`, after its current transaction, as Locust does); `kill`, fired
-//! after the grace period, abandons an in-flight request, which is then recorded as an `aborted`
-//! failure. So every request a user started is recorded exactly once.
+//! after the grace period, abandons an in-flight request. A request that completes is recorded
+//! as what it was; an abandoned one is not recorded at all (the tool cut it off, the server did
+//! not fail it, and it may never have reached the server), only counted in
+//! [`Users::abandoned`] and logged.
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -108,6 +111,8 @@ struct Shared {
     plan: watch::Receiver<Arc<CompiledPlan>>,
     /// Internal errors (a panicking user) for the session to report as Locust `exception`s.
     errors: mpsc::UnboundedSender<String>,
+    /// Requests abandoned by `kill` since the start.
+    abandoned: Arc<AtomicU64>,
 }
 
 /// The set of running users, by class.
@@ -137,6 +142,7 @@ impl Users {
                 stats,
                 plan: plan_rx,
                 errors,
+                abandoned: Arc::default(),
             },
             plan_tx,
             classes: BTreeMap::new(),
@@ -168,6 +174,11 @@ impl Users {
             .iter()
             .map(|(k, v)| (k.clone(), u32::try_from(v.len()).unwrap_or(u32::MAX)))
             .collect()
+    }
+
+    /// Counts requests abandoned (not recorded) because a user was killed mid-request.
+    pub fn abandoned(&self) -> Arc<AtomicU64> {
+        self.shared.abandoned.clone()
     }
 
     pub fn total(&self) -> usize {
@@ -386,7 +397,6 @@ impl UserCtx {
                 () = tokio::time::sleep_until(slot.into()) => {}
             }
         }
-        let started = Instant::now();
         let ctx = StepContext {
             client: &self.shared.client,
             vars: &mut state.vars,
@@ -399,8 +409,7 @@ impl UserCtx {
         tokio::select! {
             biased;
             () = self.signals.kill.cancelled() => {
-                let rt = started.elapsed().as_secs_f64() * 1000.0;
-                recorder.record(step.stat, rt, 0, Some(&Failure::Aborted), unix_now());
+                self.shared.abandoned.fetch_add(1, Ordering::Relaxed);
                 None
             }
             (outcome, _) = engine::run_step(step, ctx) => {

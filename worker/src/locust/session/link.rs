@@ -18,7 +18,9 @@ pub trait Link: Send {
 /// Makes connections to the master (one attempt per call).
 pub trait Connector: Send {
     type Link: Link;
-    fn connect(&mut self) -> impl Future<Output = Result<Self::Link, String>> + Send;
+    /// Connects with `node_id` as the identity.
+    fn connect(&mut self, node_id: &str)
+    -> impl Future<Output = Result<Self::Link, String>> + Send;
 }
 
 /// Connects a ZeroMQ DEALER with the node id as identity to the master's ROUTER.
@@ -26,14 +28,13 @@ pub trait Connector: Send {
 pub struct Zmq {
     /// `host:port` of the master's ROUTER.
     pub master: String,
-    pub node_id: String,
 }
 
 impl Connector for Zmq {
     type Link = Transport;
 
-    async fn connect(&mut self) -> Result<Transport, String> {
-        Transport::connect(&self.master, &self.node_id)
+    async fn connect(&mut self, node_id: &str) -> Result<Transport, String> {
+        Transport::connect(&self.master, node_id)
             .await
             .map_err(|e| e.to_string())
     }

@@ -7,11 +7,20 @@
 //!  RUNNING/SPAWNING ──stop──> STOPPING ──users gone──> stats, client_stopped, client_ready ──> (ack) READY
 //!  any ──quit──> users stopped (≤ quit grace), final stats, quit, exit
 //!  any ──reconnect──> new socket, same registration
-//!  no heartbeat reply / send error ──> users stopped, unreported stats dropped, reconnect, client_ready
+//!  connection closed / send error / no heartbeat reply for 60 s
+//!      ──> users stopped, unreported stats dropped, reconnect, client_ready
+//!  client_ready unanswered 3 times ──> new socket under a new node id, client_ready
 //! ```
 //! Heartbeats go out every second in every state with real CPU and RSS, and only the states the
 //! master accepts. Stats go out every 3 s while registered, and once more before `client_stopped`
 //! and `quit`, so the master's final numbers include the last requests.
+//!
+//! As in Python's `WorkerRunner`, messages are handled one at a time and in order: while users
+//! stop after a `stop`, later messages (a new `spawn`, `quit`) wait until `client_stopped` and
+//! `client_ready` are sent, so the master always sees the state it asked for last. A master
+//! that stalls (no heartbeat reply, connection open) is waited for up to `master_timeout`
+//! with users, statistics and connection kept; one that restarted closes the connection and
+//! gets the worker back at once.
 
 mod link;
 mod load;
@@ -60,6 +69,8 @@ enum Flow {
     Reconnect {
         registered: bool,
     },
+    /// The master does not answer this identity: build a new socket under a new one.
+    Rejoin,
 }
 
 enum Event {
@@ -79,12 +90,20 @@ struct Lost(String);
 #[derive(Debug)]
 pub struct Session<L, C> {
     cfg: SessionConfig,
+    /// The identity in use (a rejoin replaces it).
+    node_id: String,
     connector: C,
     load: L,
     status_tx: Arc<watch::Sender<SessionStatus>>,
     proc: ProcInfo,
     state: State,
     last_spawn_timestamp: f64,
+    /// `client_ready`s sent on this connection without an `ack`.
+    unanswered_ready: u32,
+    /// When to resend `client_ready` if no `ack` came.
+    ready_due: Instant,
+    /// The current test resets its statistics when the master says spawning is complete.
+    reset_stats: bool,
     stopping: Option<JoinHandle<()>>,
     last_reply: Instant,
     last_report: Instant,
@@ -100,6 +119,7 @@ impl<L: Load, C: Connector> Session<L, C> {
         status_tx: Arc<watch::Sender<SessionStatus>>,
     ) -> Session<L, C> {
         Session {
+            node_id: cfg.node_id.clone(),
             cfg,
             connector,
             load,
@@ -107,6 +127,9 @@ impl<L: Load, C: Connector> Session<L, C> {
             proc: ProcInfo::new(),
             state: State::Unregistered,
             last_spawn_timestamp: f64::NEG_INFINITY,
+            unanswered_ready: 0,
+            ready_due: Instant::now(),
+            reset_stats: false,
             stopping: None,
             last_reply: Instant::now(),
             last_report: Instant::now(),
@@ -160,6 +183,16 @@ impl<L: Load, C: Connector> Session<L, C> {
             };
             match self.serve(&mut link, registered, &shutdown).await {
                 Flow::Exit(exit) => return exit,
+                Flow::Rejoin => {
+                    registered = false;
+                    drop(link);
+                    let old = std::mem::replace(&mut self.node_id, (self.cfg.new_identity)());
+                    tracing::warn!(
+                        old = %old,
+                        new = %self.node_id,
+                        "the master does not answer; joining again under a new node id"
+                    );
+                }
                 Flow::Reconnect { registered: r } => {
                     registered = r;
                     drop(link);
@@ -174,10 +207,10 @@ impl<L: Load, C: Connector> Session<L, C> {
     async fn connect(&mut self, announced: &mut bool) -> C::Link {
         let mut delay = Duration::from_millis(100);
         loop {
-            match self.connector.connect().await {
+            match self.connector.connect(&self.node_id).await {
                 Ok(link) => {
                     *announced = false;
-                    tracing::info!(master = %self.cfg.master, node_id = %self.cfg.node_id, "connected to the Locust master");
+                    tracing::info!(master = %self.cfg.master, node_id = %self.node_id, "connected to the Locust master");
                     return link;
                 }
                 Err(e) => {
@@ -202,9 +235,10 @@ impl<L: Load, C: Connector> Session<L, C> {
     ) -> Flow {
         let now = Instant::now();
         self.last_reply = now;
+        self.unanswered_ready = 0;
         if !registered {
             self.state = State::Unregistered;
-            if let Err(lost) = self.send(t, Outbound::ClientReady).await {
+            if let Err(lost) = self.send_ready(t).await {
                 return self.lose_master(lost).await;
             }
         }
@@ -212,16 +246,16 @@ impl<L: Load, C: Connector> Session<L, C> {
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut report = interval_at(now + self.cfg.report_interval, self.cfg.report_interval);
         report.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut ready_retry = interval_at(now + self.cfg.ready_retry, self.cfg.ready_retry);
         loop {
             let unregistered = self.state == State::Unregistered;
             let stopping = self.stopping.is_some();
             let event = tokio::select! {
                 () = shutdown.cancelled() => Event::Shutdown,
-                frame = t.recv() => Event::Frame(frame),
+                // While users stop, later messages wait (see the module doc).
+                frame = t.recv(), if !stopping => Event::Frame(frame),
                 _ = heartbeat.tick() => Event::Heartbeat,
                 _ = report.tick() => Event::Report,
-                _ = ready_retry.tick(), if unregistered => Event::RetryReady,
+                () = tokio::time::sleep_until(self.ready_due), if unregistered => Event::RetryReady,
                 _ = async { self.stopping.as_mut().expect("guarded").await }, if stopping => Event::Stopped,
                 e = self.load.next_event() => Event::Load(e),
             };
@@ -245,11 +279,16 @@ impl<L: Load, C: Connector> Session<L, C> {
                     }
                 }
                 Event::RetryReady => {
+                    if self.unanswered_ready >= self.cfg.rejoin_after {
+                        return Flow::Rejoin;
+                    }
                     tracing::debug!("no ack yet; sending client_ready again");
-                    self.send(t, Outbound::ClientReady).await
+                    self.send_ready(t).await
                 }
                 Event::Stopped => {
                     self.stopping = None;
+                    // Replies waited unread while users stopped.
+                    self.last_reply = Instant::now();
                     self.stopped(t).await
                 }
                 Event::Load(LoadEvent::Crashed(msg)) => self.exception(t, msg).await,
@@ -274,13 +313,14 @@ impl<L: Load, C: Connector> Session<L, C> {
                 return Ok(None);
             }
         };
-        if envelope.node_id != self.cfg.node_id {
+        if envelope.node_id != self.node_id {
             tracing::warn!(to = %envelope.node_id, "ignoring a message addressed to another worker");
             return Ok(None);
         }
         match envelope.message {
             Inbound::Ack { index } => {
                 self.last_reply = Instant::now();
+                self.unanswered_ready = 0;
                 if self.state == State::Unregistered {
                     tracing::info!(index = ?index, "registered with the master");
                     self.state = State::Ready;
@@ -288,7 +328,15 @@ impl<L: Load, C: Connector> Session<L, C> {
             }
             Inbound::Heartbeat => self.last_reply = Instant::now(),
             Inbound::Spawn(spawn) => self.spawn(t, spawn).await?,
-            Inbound::SpawningComplete => {}
+            Inbound::SpawningComplete => {
+                if self.reset_stats {
+                    let dropped = self.load.clear_stats();
+                    tracing::info!(
+                        dropped_requests = dropped,
+                        "resetting statistics (--reset-stats)"
+                    );
+                }
+            }
             Inbound::Stop => self.stop(),
             Inbound::Quit => {
                 tracing::info!("the master says quit");
@@ -310,6 +358,7 @@ impl<L: Load, C: Connector> Session<L, C> {
             return Ok(());
         }
         self.last_spawn_timestamp = spawn.timestamp;
+        self.reset_stats = self.cfg.reset_stats || spawn.reset_stats;
         self.load.set_stop_timeout(spawn.stop_timeout);
         if !matches!(self.state, State::Spawning | State::Running) {
             // A new test: the master cleared its statistics, so do we.
@@ -346,13 +395,20 @@ impl<L: Load, C: Connector> Session<L, C> {
         self.report(t).await?;
         self.send(t, Outbound::ClientStopped).await?;
         self.state = State::Unregistered;
+        self.send_ready(t).await
+    }
+
+    async fn send_ready(&mut self, t: &mut C::Link) -> Result<(), Lost> {
+        self.unanswered_ready = self.unanswered_ready.saturating_add(1);
+        self.ready_due = Instant::now() + self.cfg.ready_retry;
         self.send(t, Outbound::ClientReady).await
     }
 
     /// Ends the conversation: users stopped within the quit grace, final stats, `quit`.
     async fn leave(&mut self, t: &mut C::Link, exit: Exit) -> Exit {
         self.stop_users(self.cfg.quit_grace).await;
-        if self.state != State::Unregistered {
+        // A master that says quit knows us (even between client_ready and its ack).
+        if exit == Exit::Quit || self.state != State::Unregistered {
             let result = async {
                 self.report(t).await?;
                 self.send(t, Outbound::Quit).await
@@ -396,7 +452,10 @@ impl<L: Load, C: Connector> Session<L, C> {
     }
 
     async fn heartbeat(&mut self, t: &mut C::Link) -> Result<(), Lost> {
-        if self.state != State::Unregistered && self.last_reply.elapsed() > self.cfg.master_timeout
+        // While users stop, replies wait unread (see the module doc).
+        if self.state != State::Unregistered
+            && self.stopping.is_none()
+            && self.last_reply.elapsed() > self.cfg.master_timeout
         {
             return Err(Lost(format!(
                 "no heartbeat reply for {:.1} s",
@@ -448,7 +507,7 @@ impl<L: Load, C: Connector> Session<L, C> {
     }
 
     async fn send(&mut self, t: &mut C::Link, msg: Outbound) -> Result<(), Lost> {
-        let frame = match codec::encode(&msg, &self.cfg.node_id) {
+        let frame = match codec::encode(&msg, &self.node_id) {
             Ok(f) => f,
             Err(e) => {
                 // Never put a payload on the wire that the master might not parse.

@@ -148,6 +148,8 @@ impl Load for FakeLoad {
 
 /// The master's end of one connection.
 struct Conn {
+    /// The identity the worker connected with.
+    node: String,
     from_worker: mpsc::UnboundedReceiver<Vec<u8>>,
     to_worker: mpsc::UnboundedSender<Bytes>,
 }
@@ -172,11 +174,12 @@ struct FakeConnector(mpsc::UnboundedSender<Conn>);
 
 impl Connector for FakeConnector {
     type Link = FakeLink;
-    async fn connect(&mut self) -> Result<FakeLink, String> {
+    async fn connect(&mut self, node_id: &str) -> Result<FakeLink, String> {
         let (to_master, from_worker) = mpsc::unbounded_channel();
         let (to_worker, from_master) = mpsc::unbounded_channel();
         self.0
             .send(Conn {
+                node: node_id.to_string(),
                 from_worker,
                 to_worker,
             })
@@ -199,6 +202,10 @@ fn frame(kind: &str, data: Value, node: &str) -> Bytes {
 }
 
 fn spawn_data(timestamp: f64, users: u32, host: Option<&str>) -> Value {
+    spawn_data_with(timestamp, users, host, false)
+}
+
+fn spawn_data_with(timestamp: f64, users: u32, host: Option<&str>, reset_stats: bool) -> Value {
     Value::Map(vec![
         ("timestamp".into(), Value::F64(timestamp)),
         (
@@ -207,6 +214,10 @@ fn spawn_data(timestamp: f64, users: u32, host: Option<&str>) -> Value {
         ),
         ("host".into(), host.map_or(Value::Nil, Into::into)),
         ("stop_timeout".into(), Value::F64(0.0)),
+        (
+            "parsed_options".into(),
+            Value::Map(vec![("reset_stats".into(), reset_stats.into())]),
+        ),
     ])
 }
 
@@ -230,7 +241,7 @@ impl Msg {
 
 impl Conn {
     fn send(&self, kind: &str, data: Value) {
-        self.to_worker.send(frame(kind, data, NODE)).unwrap();
+        self.to_worker.send(frame(kind, data, &self.node)).unwrap();
     }
 
     /// The next message, heartbeats included; panics after 60 s of (virtual) silence.
@@ -245,7 +256,7 @@ impl Conn {
         };
         assert_eq!(
             parts[2].as_str(),
-            Some(NODE),
+            Some(self.node.as_str()),
             "every frame carries the node id"
         );
         Msg {
@@ -281,11 +292,20 @@ struct Harness {
 
 impl Harness {
     fn start(tune: impl FnOnce(&mut FakeLoad)) -> Harness {
+        Harness::start_with(tune, |_| {})
+    }
+
+    fn start_with(
+        tune: impl FnOnce(&mut FakeLoad),
+        configure: impl FnOnce(&mut SessionConfig),
+    ) -> Harness {
         let (load, handle) = fake_load();
         let mut load = load;
         tune(&mut load);
         let (tx, conns) = mpsc::unbounded_channel();
-        let cfg = SessionConfig::new("fake".into(), NODE.into());
+        let mut cfg = SessionConfig::new("fake".into(), NODE.into());
+        cfg.new_identity = || "testhost_rejoined".to_string();
+        configure(&mut cfg);
         let status = Arc::new(watch::channel(SessionStatus::default()).0);
         let mut session = Session::new(cfg, FakeConnector(tx), load, status);
         let shutdown = CancellationToken::new();
@@ -444,11 +464,14 @@ async fn a_silent_master_is_lost_users_stop_and_the_worker_registers_again() {
     let acked = Instant::now();
     spawned(&mut c, 1.0, 5).await;
     h.load.made_requests(3);
-    // The master never answers a heartbeat: after 5 s the worker gives up on this connection.
-    let mut c2 = h.connection().await;
+    // The master never answers a heartbeat: after 60 s the worker gives up on this connection.
+    let mut c2 = tokio::time::timeout(Duration::from_secs(90), h.conns.recv())
+        .await
+        .expect("no reconnect")
+        .unwrap();
     let lost_after = Instant::now() - acked;
     assert!(
-        lost_after > Duration::from_secs(5) && lost_after < Duration::from_secs(8),
+        lost_after > Duration::from_secs(60) && lost_after < Duration::from_secs(63),
         "{lost_after:?}"
     );
     c2.expect("client_ready").await;
@@ -536,6 +559,189 @@ async fn shutdown_leaves_the_master_with_final_stats() {
     assert_eq!(h.session.await.unwrap(), Exit::Shutdown);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_stalled_master_keeps_users_statistics_and_connection() {
+    let mut h = Harness::start(|_| {});
+    let mut c = h.registered().await;
+    spawned(&mut c, 1.0, 5).await;
+    // The master freezes for 20 s: it reads nothing and answers nothing; requests go on.
+    let mut reported = 0;
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        h.load.made_requests(10);
+        let m = c.next_any().await;
+        if m.kind == "stats" {
+            reported += requests_in(&m);
+        }
+    }
+    // It wakes up and answers; nothing was stopped, dropped or reconnected.
+    c.send("heartbeat", Value::Nil);
+    let mut last = c.expect("stats").await;
+    while requests_in(&last) == 0 {
+        last = c.expect("stats").await;
+    }
+    reported += requests_in(&last);
+    let calls = h.load.calls();
+    assert!(
+        !calls.iter().any(|c| matches!(c, Call::Stop(_))),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|c| **c == Call::ClearStats).count(),
+        1,
+        "only the new test's reset: {calls:?}"
+    );
+    assert!(h.conns.try_recv().is_err(), "no new connection");
+    assert!(
+        reported >= 200,
+        "every request made in the stall is reported: {reported}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_identity_the_master_ignores_is_replaced() {
+    let mut h = Harness::start(|_| {});
+    let mut c = h.connection().await;
+    assert_eq!(c.node, NODE);
+    for _ in 0..3 {
+        c.expect("client_ready").await;
+    }
+    // Nobody answers: the worker joins again under a new identity instead of resending forever.
+    let mut c2 = h.connection().await;
+    assert_eq!(c2.node, "testhost_rejoined");
+    c2.expect("client_ready").await;
+    c2.send("ack", Value::Map(vec![("index".into(), 0.into())]));
+    let done = spawned(&mut c2, 1.0, 2).await;
+    assert_eq!(count_of(&done), Some(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spawn_during_a_stop_waits_until_the_worker_is_ready_again() {
+    let mut h = Harness::start(|l| l.stop_takes = Duration::from_millis(1500));
+    let mut c = h.registered().await;
+    spawned(&mut c, 1.0, 10).await;
+    c.send("stop", Value::Nil);
+    c.send("spawn", spawn_data(2.0, 4, None));
+    let kinds = [
+        "stats",
+        "client_stopped",
+        "client_ready",
+        "spawning",
+        "spawning_complete",
+    ];
+    for kind in kinds {
+        c.expect(kind).await;
+    }
+    let calls: Vec<_> = h
+        .load
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Stop(_) | Call::Apply(_)))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            Call::Apply([("A".to_string(), 10)].into()),
+            Call::Stop(None),
+            Call::Apply([("A".to_string(), 4)].into()),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn quit_during_a_stop_comes_after_client_stopped() {
+    let mut h = Harness::start(|l| l.stop_takes = Duration::from_millis(1500));
+    let mut c = h.registered().await;
+    spawned(&mut c, 1.0, 3).await;
+    c.send("stop", Value::Nil);
+    c.send("quit", Value::Nil);
+    for kind in ["stats", "client_stopped", "client_ready", "stats", "quit"] {
+        c.expect(kind).await;
+    }
+    assert_eq!(h.session.await.unwrap(), Exit::Quit);
+}
+
+#[tokio::test(start_paused = true)]
+async fn reset_stats_drops_the_ramp_up_when_the_master_says_spawning_is_complete() {
+    for reset in [false, true] {
+        let mut h = Harness::start(|_| {});
+        let mut c = h.registered().await;
+        c.send("spawn", spawn_data_with(1.0, 2, None, reset));
+        c.expect("spawning").await;
+        c.expect("spawning_complete").await;
+        h.load.made_requests(5);
+        c.send(
+            "spawning_complete",
+            Value::Map(vec![("user_count".into(), 2.into())]),
+        );
+        // Let the message be handled before the next requests.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        h.load.made_requests(3);
+        let mut report = c.expect("stats").await;
+        while requests_in(&report) == 0 {
+            report = c.expect("stats").await;
+        }
+        assert_eq!(
+            requests_in(&report),
+            if reset { 3 } else { 8 },
+            "reset={reset}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_worker_flag_resets_stats_even_if_the_master_does_not_say_so() {
+    let mut h = Harness::start_with(|_| {}, |cfg| cfg.reset_stats = true);
+    let mut c = h.registered().await;
+    spawned(&mut c, 1.0, 2).await;
+    h.load.made_requests(5);
+    c.send("spawning_complete", Value::Map(vec![]));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    h.load.made_requests(2);
+    let mut report = c.expect("stats").await;
+    while requests_in(&report) == 0 {
+        report = c.expect("stats").await;
+    }
+    assert_eq!(requests_in(&report), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_ready_after_a_long_run_is_sent_once_and_keeps_the_identity() {
+    let mut h = Harness::start(|_| {});
+    let mut c = h.registered().await;
+    spawned(&mut c, 1.0, 2).await;
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        if c.next_any().await.kind == "heartbeat" {
+            c.send("heartbeat", Value::Nil);
+        }
+    }
+    c.send("stop", Value::Nil);
+    for kind in ["client_stopped", "client_ready"] {
+        let mut m = c
+            .expect(if kind == "client_stopped" {
+                "stats"
+            } else {
+                kind
+            })
+            .await;
+        if kind == "client_stopped" {
+            m = c.expect(kind).await;
+        }
+        assert_eq!(m.kind, kind);
+    }
+    c.send("ack", Value::Map(vec![("index".into(), 0.into())]));
+    let until = Instant::now() + Duration::from_secs(8);
+    while Instant::now() < until {
+        let m = c.next_any().await;
+        assert_ne!(m.kind, "client_ready", "client_ready resent after the ack");
+        if m.kind == "heartbeat" {
+            c.send("heartbeat", Value::Nil);
+        }
+    }
+    assert!(h.conns.try_recv().is_err(), "no rejoin");
+}
+
 /// The next message other than a heartbeat at a ROUTER: the sender's identity and the type.
 async fn next_from(router: &mut zeromq::RouterSocket) -> (Bytes, String) {
     use zeromq::SocketRecv;
@@ -565,10 +771,7 @@ async fn a_real_router_sees_ready_spawn_and_quit() {
         .to_string();
     let (load, handle) = fake_load();
     let cfg = SessionConfig::new(master.clone(), NODE.into());
-    let connector = Zmq {
-        master,
-        node_id: NODE.into(),
-    };
+    let connector = Zmq { master };
     let status = Arc::new(watch::channel(SessionStatus::default()).0);
     let mut session = Session::new(cfg, connector, load, status);
     let task = tokio::spawn(async move { session.run(CancellationToken::new()).await });

@@ -1,4 +1,4 @@
-//! This process's Locust node id (`hostname_uuidhex`), used by `worker run` and the fleet alike.
+//! Locust node ids (`hostname_uuidhex`): the worker's name at the master and its ZeroMQ identity.
 
 /// A fresh node id per call, shaped like Python's `hostname_uuidhex`.
 pub fn node_id() -> String {

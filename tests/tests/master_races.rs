@@ -1,0 +1,227 @@
+//! The numbers stay true when a real Locust 2.47 master stalls, races or cuts a run short
+//! (issue 11): a frozen master is waited for, `/swarm` right after `/stop` gives exactly the
+//! users asked for, requests in flight at a ramp-down or stop complete and count as what they
+//! were, and a quit never counts more than the target served.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::*;
+
+/// One transaction, one `GET /`.
+fn one_request_plan(dir: &std::path::Path, target: &Target, think_ms: u64) -> std::path::PathBuf {
+    let plan = serde_json::json!({
+        "name": "one",
+        "host": target.url(),
+        "timeout": "10s",
+        "transactions": [{
+            "name": "get", "think_time": {"constant": format!("{think_ms}ms")},
+            "steps": [{"name": "home", "method": "GET", "url": "/"}]
+        }]
+    });
+    write_plan(dir, "one.json", &plan)
+}
+
+async fn stats(master: &Master) -> serde_json::Value {
+    master
+        .get_json("/stats/requests")
+        .await
+        .expect("GET /stats/requests")
+}
+
+/// Users the master shows, and the state of each of its workers.
+async fn users_and_states(master: &Master) -> (u64, Vec<String>) {
+    let s = stats(master).await;
+    let users = s["user_count"].as_u64().unwrap_or(0);
+    let states = s["workers"]
+        .as_array()
+        .map(|ws| {
+            ws.iter()
+                .map(|w| w["state"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (users, states)
+}
+
+async fn wait_users(master: &Master, users: u64, within: Duration, what: &str) {
+    eventually(within, what, || async {
+        let (n, states) = users_and_states(master).await;
+        (n == users && !states.is_empty() && states.iter().all(|s| s == "running")).then_some(())
+    })
+    .await;
+}
+
+/// Stops the run and waits until the master and the target agree to the request.
+async fn stop_and_compare(master: &Master, target: &Target) -> StatsRow {
+    master.stop().await;
+    eventually(Duration::from_secs(30), "master == target", || async {
+        let rows = master.stats_rows().await;
+        let agg = rows.into_iter().find(|r| r.name == "Aggregated")?;
+        (agg.requests == target.total() && agg.requests > 0).then_some(agg)
+    })
+    .await
+}
+
+async fn registered(master: &Master) {
+    eventually(
+        Duration::from_secs(15),
+        "the worker to register",
+        || async { (master.worker_count().await? == 1).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_master_is_waited_for_and_nothing_is_lost() {
+    let dir = test_dir("frozen_master");
+    let target = Target::start(TargetConfig::default()).await;
+    let master = Master::start(&dir, "master", MasterOpts::web()).await;
+    let plan = one_request_plan(&dir, &target, 50);
+    let mut worker = run_worker(&dir, "worker", &plan, master.opts.bind_port, &[]);
+    registered(&master).await;
+    master.swarm(5, 50.0, None).await;
+    wait_users(&master, 5, Duration::from_secs(10), "5 users running").await;
+    for round in 1..=5 {
+        master.proc.signal("STOP");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        master.proc.signal("CONT");
+        let resumed = Instant::now();
+        wait_users(
+            &master,
+            5,
+            Duration::from_secs(10),
+            "the worker running again",
+        )
+        .await;
+        assert!(
+            resumed.elapsed() < Duration::from_secs(2),
+            "round {round}: running again only after {:?}",
+            resumed.elapsed()
+        );
+    }
+    let agg = stop_and_compare(&master, &target).await;
+    assert_eq!(agg.failures, 0);
+    assert!(worker.exited().is_none(), "the worker died");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_right_after_stop_gives_exactly_the_users_asked_for() {
+    let dir = test_dir("swarm_after_stop");
+    let target = Target::start(TargetConfig {
+        delay: Some(Duration::from_millis(1500)),
+        ..TargetConfig::default()
+    })
+    .await;
+    let master = Master::start(&dir, "master", MasterOpts::web()).await;
+    let plan = one_request_plan(&dir, &target, 0);
+    let _worker = run_worker(&dir, "worker", &plan, master.opts.bind_port, &[]);
+    registered(&master).await;
+    for round in 1..=5 {
+        master.swarm(10, 100.0, None).await;
+        wait_users(&master, 10, Duration::from_secs(15), "10 users running").await;
+        // Requests are in flight (1.5 s each) when the stop comes.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        master.stop().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        master.swarm(10, 100.0, None).await;
+        wait_users(
+            &master,
+            10,
+            Duration::from_secs(15),
+            "10 users after the quick restart",
+        )
+        .await;
+        // And it stays so: no leftover users from the stopped run.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (users, states) = users_and_states(&master).await;
+        assert_eq!(users, 10, "round {round}");
+        assert!(
+            states.iter().all(|s| s == "running"),
+            "round {round}: {states:?}"
+        );
+        let stopped = Instant::now();
+        master.stop().await;
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "round {round}: /stop took {:?}",
+            stopped.elapsed()
+        );
+        eventually(Duration::from_secs(15), "the master stopped", || async {
+            (stats(&master).await["state"] == "stopped").then_some(())
+        })
+        .await;
+    }
+    // The last run's numbers (the master clears them at each start) are checked elsewhere;
+    // here the target must have served only what 10 users can: no doubled users.
+    let agg = stop_and_compare_last(&master).await;
+    assert_eq!(agg.failures, 0, "a healthy server shows no failures");
+}
+
+/// The last run's aggregated row once its numbers settle (no new requests for 4 s).
+async fn stop_and_compare_last(master: &Master) -> StatsRow {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = (u64::MAX, Instant::now());
+    loop {
+        let rows = master.stats_rows().await;
+        if let Some(agg) = rows.into_iter().find(|r| r.name == "Aggregated") {
+            if agg.requests != last.0 {
+                last = (agg.requests, Instant::now());
+            } else if last.1.elapsed() > Duration::from_secs(4) {
+                return agg;
+            }
+        }
+        assert!(Instant::now() < deadline, "the numbers did not settle");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_requests_at_ramp_down_and_stop_count_as_what_they_were() {
+    let dir = test_dir("ramp_down_in_flight");
+    let target = Target::start(TargetConfig {
+        delay: Some(Duration::from_millis(1500)),
+        ..TargetConfig::default()
+    })
+    .await;
+    let master = Master::start(&dir, "master", MasterOpts::web()).await;
+    let plan = one_request_plan(&dir, &target, 0);
+    let _worker = run_worker(&dir, "worker", &plan, master.opts.bind_port, &[]);
+    registered(&master).await;
+    master.swarm(100, 1000.0, None).await;
+    wait_users(&master, 100, Duration::from_secs(15), "100 users").await;
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    master.swarm(10, 1000.0, None).await;
+    wait_users(&master, 10, Duration::from_secs(15), "10 users").await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let agg = stop_and_compare(&master, &target).await;
+    assert_eq!(agg.failures, 0, "a healthy server shows no failures");
+    assert!(agg.requests >= 100, "{agg:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quit_under_backlog_never_counts_more_than_the_target_served() {
+    let dir = test_dir("quit_backlog");
+    let target = Target::start(TargetConfig::default()).await;
+    let mut master = Master::start(&dir, "master", MasterOpts::headless(500, 1000.0, "2s")).await;
+    let plan = one_request_plan(&dir, &target, 0);
+    let mut worker = run_worker(&dir, "worker", &plan, master.opts.bind_port, &[]);
+    let status = master.proc.wait(Duration::from_secs(40)).await;
+    worker.wait(Duration::from_secs(10)).await;
+    let rows = master.stats_csv();
+    let agg = row(&rows, "Aggregated");
+    assert!(
+        agg.requests <= target.total(),
+        "master counted {} but the target served {}",
+        agg.requests,
+        target.total()
+    );
+    assert!(agg.requests > 0);
+    assert_eq!(
+        agg.failures, 0,
+        "requests cut off by the quit are not failures"
+    );
+    assert!(
+        status.success(),
+        "the master exits 0 without failures: {status:?}"
+    );
+}
