@@ -123,6 +123,11 @@ pub struct FleetArgs {
     /// `*.example.com`, `10.1.*:*`. Plans aiming elsewhere are refused.
     #[arg(long = "allow-target", value_name = "PATTERN")]
     pub allow_target: Vec<String>,
+
+    /// At most this many users at once; a larger spawn from the master is scaled down and the
+    /// master is told (a Locust exception).
+    #[arg(long, env = "LOCUST_HTTP_MAX_USERS", default_value_t = crate::runtime::DEFAULT_MAX_USERS, value_name = "N")]
+    pub max_users: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +176,11 @@ pub struct RunArgs {
     /// `--reset-stats` (also done when the master itself runs with `--reset-stats`).
     #[arg(long)]
     pub reset_stats: bool,
+
+    /// At most this many users at once; a larger spawn from the master is scaled down and the
+    /// master is told (a Locust exception).
+    #[arg(long, env = "LOCUST_HTTP_MAX_USERS", default_value_t = crate::runtime::DEFAULT_MAX_USERS, value_name = "N")]
+    pub max_users: u32,
 }
 
 /// `KEY=VALUE`, as for `--var`.

@@ -62,7 +62,8 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
         return crate::once::run_once(&compiled, &client, &mut out).await;
     }
     let tracker = TaskTracker::new();
-    let load = Runtime::new(plan.clone(), client, None, tracker.clone()).map_err(not_usable)?;
+    let mut load = Runtime::new(plan.clone(), client, None, tracker.clone()).map_err(not_usable)?;
+    load.set_max_users(args.max_users);
     let master = format!("{}:{}", args.master_host, args.master_port);
     let mut cfg = SessionConfig::new(master.clone(), crate::locust::node::node_id());
     cfg.reset_stats = args.reset_stats;

@@ -96,6 +96,7 @@ pub struct Controller {
     inner: Mutex<Inner>,
     client: reqwest::Client,
     allow: Option<Arc<AllowList>>,
+    max_users: u32,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     proc: std::sync::Mutex<ProcInfo>,
@@ -134,6 +135,7 @@ impl Controller {
     pub fn new(
         client: reqwest::Client,
         allow: Option<Arc<AllowList>>,
+        max_users: u32,
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Controller {
@@ -141,6 +143,7 @@ impl Controller {
             inner: Mutex::new(Inner::default()),
             client,
             allow,
+            max_users,
             tracker,
             shutdown,
             proc: std::sync::Mutex::new(ProcInfo::new()),
@@ -179,12 +182,13 @@ impl Controller {
             a.plan_name = plan.name.clone();
             return Ok((true, version));
         }
-        let load = Runtime::new(
+        let mut load = Runtime::new(
             plan.clone(),
             self.client.clone(),
             self.allow.clone(),
             self.tracker.clone(),
         )?;
+        load.set_max_users(self.max_users);
         if let Some(old) = inner.applied.take() {
             stop(old).await;
         }

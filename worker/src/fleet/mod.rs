@@ -45,6 +45,8 @@ pub struct FleetConfig {
     pub fleet_key: Option<Arc<contract::auth::FleetKey>>,
     pub tls: Option<TlsFiles>,
     pub allow: Option<Arc<AllowList>>,
+    /// `--max-users`.
+    pub max_users: u32,
 }
 
 /// PEM contents for the gRPC server's TLS.
@@ -138,6 +140,7 @@ impl FleetConfig {
             fleet_key,
             tls,
             allow,
+            max_users: args.max_users,
         })
     }
 }
@@ -157,6 +160,7 @@ pub async fn run(
     let controller = Arc::new(Controller::new(
         client,
         cfg.allow.clone(),
+        cfg.max_users,
         tracker.clone(),
         sessions.clone(),
     ));

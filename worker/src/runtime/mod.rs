@@ -83,7 +83,16 @@ pub struct Runtime {
     /// The master's last `stop_timeout` (seconds).
     stop_timeout: f64,
     policy: StopPolicy,
+    /// At most this many users run at once (`--max-users`).
+    max_users: u32,
+    /// The last target that had to be capped (warned about once).
+    capped: Option<ClassCounts>,
+    /// Messages for the master's operator, returned by [`Runtime::next_event`].
+    notices: std::collections::VecDeque<String>,
 }
+
+/// The default of `--max-users`: what one worker can hold (about 100 KiB per idle user).
+pub const DEFAULT_MAX_USERS: u32 = 100_000;
 
 /// On a stop without the master's `stop_timeout`, in-flight requests get their own timeout and
 /// this much more, so that they complete (as a response or a timeout) and are counted as what
@@ -112,6 +121,9 @@ impl Runtime {
             updates: None,
             stop_timeout: 0.0,
             policy: StopPolicy::from_stop_timeout(0.0, in_flight_grace),
+            max_users: DEFAULT_MAX_USERS,
+            capped: None,
+            notices: Default::default(),
         })
     }
 
@@ -120,6 +132,11 @@ impl Runtime {
     pub fn follow(&mut self, mut updates: watch::Receiver<Arc<Plan>>) {
         updates.borrow_and_update();
         self.updates = Some(updates);
+    }
+
+    /// Caps the users running at once; a larger target is scaled down (see [`Runtime::apply`]).
+    pub fn set_max_users(&mut self, max_users: u32) {
+        self.max_users = max_users;
     }
 
     pub fn plan(&self) -> &Arc<Plan> {
@@ -155,9 +172,25 @@ impl Runtime {
         self.users.set_stop_policy(self.policy);
     }
 
-    /// Starts or stops users to reach `target` (absolute, per class); returns the counts now.
-    pub fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
-        self.users.apply(target)
+    /// Moves towards `target` (absolute, per class), starting at most `budget` users; true once
+    /// there. A target above `--max-users` is scaled down, each class in proportion, and the
+    /// master's operator is told once (a Locust `exception`).
+    pub fn apply(&mut self, target: &ClassCounts, budget: usize) -> bool {
+        let total: u64 = target.values().map(|&n| u64::from(n)).sum();
+        if total <= u64::from(self.max_users) {
+            return self.users.apply(target, budget);
+        }
+        let capped = cap(target, self.max_users);
+        if self.capped.as_ref() != Some(&capped) {
+            let msg = format!(
+                "the master asked this worker for {total} users; running {} (--max-users)",
+                self.max_users
+            );
+            tracing::warn!(%msg);
+            self.notices.push_back(msg);
+            self.capped = Some(capped.clone());
+        }
+        self.users.apply(&capped, budget)
     }
 
     pub fn counts(&self) -> ClassCounts {
@@ -210,6 +243,9 @@ impl Runtime {
     /// The next thing to tell the session: a crashed user, or a plan update that could not be
     /// used. Plan updates that compile are applied here and produce no event.
     pub async fn next_event(&mut self) -> LoadEvent {
+        if let Some(msg) = self.notices.pop_front() {
+            return LoadEvent::Exception(msg);
+        }
         loop {
             let updates = &mut self.updates;
             let errors = &mut self.user_errors;
@@ -222,7 +258,7 @@ impl Runtime {
                 std::future::pending().await
             };
             let plan = tokio::select! {
-                Some(msg) = errors.recv() => return LoadEvent::Crashed(msg),
+                Some(msg) = errors.recv() => return LoadEvent::Exception(msg),
                 plan = update => plan,
             };
             let name = plan.name.clone();
@@ -250,8 +286,8 @@ impl Load for Runtime {
         Runtime::set_stop_timeout(self, stop_timeout);
     }
 
-    fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
-        Runtime::apply(self, target)
+    fn apply(&mut self, target: &ClassCounts, budget: usize) -> bool {
+        Runtime::apply(self, target, budget)
     }
 
     fn counts(&self) -> ClassCounts {
@@ -272,5 +308,46 @@ impl Load for Runtime {
 
     fn next_event(&mut self) -> impl Future<Output = LoadEvent> + Send {
         Runtime::next_event(self)
+    }
+}
+
+/// `target` scaled down to `max` users in total, each class in proportion (largest remainders
+/// first, so the total is exactly `max`).
+fn cap(target: &ClassCounts, max: u32) -> ClassCounts {
+    let total: u64 = target.values().map(|&n| u64::from(n)).sum();
+    let mut out = ClassCounts::new();
+    let mut rest = Vec::new();
+    let mut given = 0u64;
+    for (class, &n) in target {
+        let exact = u128::from(n) * u128::from(max);
+        let share = u64::try_from(exact / u128::from(total.max(1))).unwrap_or(u64::MAX);
+        given += share;
+        rest.push((exact % u128::from(total.max(1)), class.clone()));
+        out.insert(class.clone(), u32::try_from(share).unwrap_or(u32::MAX));
+    }
+    rest.sort_by_key(|r| std::cmp::Reverse(r.0));
+    for (_, class) in rest
+        .into_iter()
+        .take(usize::try_from(u64::from(max).saturating_sub(given)).unwrap_or(0))
+    {
+        if let Some(n) = out.get_mut(&class) {
+            *n = n.saturating_add(1);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capped_target_keeps_the_mix_and_the_total() {
+        let target: ClassCounts = [("a".to_string(), 750_000), ("b".to_string(), 250_001)].into();
+        let capped = cap(&target, 100_000);
+        assert_eq!(capped.values().map(|&n| u64::from(n)).sum::<u64>(), 100_000);
+        assert!((capped["a"] as i64 - 75_000).abs() <= 1, "{capped:?}");
+        let one: ClassCounts = [("a".to_string(), u32::MAX), ("b".to_string(), u32::MAX)].into();
+        assert_eq!(cap(&one, 3).values().sum::<u32>(), 3);
     }
 }

@@ -185,9 +185,11 @@ impl Users {
         self.classes.values().map(Vec::len).sum()
     }
 
-    /// Starts or stops users to reach `target` (absolute, per class). The users removed are the
-    /// most recently started ones, as Locust removes them; they end in the background.
-    pub fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
+    /// Starts or stops users to reach `target` (absolute, per class), starting at most `budget`
+    /// new users per call; returns true once `target` is reached (call again until then, so a
+    /// large spawn never blocks its caller). The users removed are the most recently started
+    /// ones, as Locust removes them; they end in the background.
+    pub fn apply(&mut self, target: &ClassCounts, budget: usize) -> bool {
         let mut retired = Vec::new();
         for (class, users) in &mut self.classes {
             let want = target.get(class).copied().unwrap_or(0) as usize;
@@ -195,23 +197,25 @@ impl Users {
                 retired.extend(users.drain(want..).rev());
             }
         }
-        for (class, want) in target {
-            let have = self.classes.get(class).map_or(0, Vec::len);
-            for _ in have..*want as usize {
-                let user = self.spawn_user();
-                self.classes.entry(class.clone()).or_default().push(user);
-            }
-        }
-        self.classes.retain(|_, v| !v.is_empty());
         if !retired.is_empty() {
             let stopping = retire(retired, self.policy);
             self.tracker.spawn(stopping.finish());
         }
-        let mut counts = self.counts();
-        for class in target.keys() {
-            counts.entry(class.clone()).or_insert(0);
+        let mut left = budget;
+        for (class, want) in target {
+            let have = self.classes.get(class).map_or(0, Vec::len);
+            let add = (*want as usize).saturating_sub(have);
+            for _ in 0..add.min(left) {
+                let user = self.spawn_user();
+                self.classes.entry(class.clone()).or_default().push(user);
+            }
+            if add > left {
+                return false;
+            }
+            left -= add;
         }
-        counts
+        self.classes.retain(|_, v| !v.is_empty());
+        true
     }
 
     /// Asks every user to stop; await the result to know they have ended.

@@ -12,8 +12,9 @@ use crate::locust::codec::{ClassCounts, StatsPayload};
 /// Something the load has to tell the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadEvent {
-    /// An internal error (a crashed user): reported to the master as a Locust `exception`.
-    Crashed(String),
+    /// Something the master's operator must see (a crashed user, a capped spawn): reported to
+    /// the master as a Locust `exception`.
+    Exception(String),
     /// A change that could not be used (a new plan that does not compile): kept as the last error.
     Refused(String),
 }
@@ -23,8 +24,9 @@ pub trait Load: Send {
     fn set_host(&mut self, host: Option<&str>) -> Result<(), String>;
     /// The master's `stop_timeout` (seconds) for later stops and ramp-downs.
     fn set_stop_timeout(&mut self, stop_timeout: f64);
-    /// Starts or stops users to reach `target` (absolute, per class); returns the counts now.
-    fn apply(&mut self, target: &ClassCounts) -> ClassCounts;
+    /// Moves towards `target` (absolute users per class), starting at most `budget` users;
+    /// true once there. The session calls it again between other work until then.
+    fn apply(&mut self, target: &ClassCounts, budget: usize) -> bool;
     /// Running users per class.
     fn counts(&self) -> ClassCounts;
     /// Stops every user: `None` by the stop policy, `Some(grace)` at the next step with in-flight

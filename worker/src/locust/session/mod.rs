@@ -36,12 +36,15 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
 use tokio_util::sync::CancellationToken;
 
-use super::codec::{self, HeartbeatState, Inbound, Outbound, Spawn};
+use super::codec::{self, ClassCounts, HeartbeatState, Inbound, Outbound, Spawn};
 use crate::procinfo::ProcInfo;
 
 pub use link::{Connector, Link, Zmq};
 pub use load::{Load, LoadEvent};
 pub use status::{Phase, SessionConfig, SessionStatus};
+
+/// Users started per turn of the loop: a 100k-user spawn never holds up heartbeats.
+const SPAWN_BATCH: usize = 2_000;
 
 /// Why the session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +82,7 @@ enum Event {
     Heartbeat,
     Report,
     RetryReady,
+    SpawnMore,
     Stopped,
     Load(LoadEvent),
 }
@@ -104,6 +108,8 @@ pub struct Session<L, C> {
     ready_due: Instant,
     /// The current test resets its statistics when the master says spawning is complete.
     reset_stats: bool,
+    /// The target of a spawn still being carried out, [`SPAWN_BATCH`] users at a time.
+    spawning: Option<ClassCounts>,
     stopping: Option<JoinHandle<()>>,
     last_reply: Instant,
     last_report: Instant,
@@ -130,6 +136,7 @@ impl<L: Load, C: Connector> Session<L, C> {
             unanswered_ready: 0,
             ready_due: Instant::now(),
             reset_stats: false,
+            spawning: None,
             stopping: None,
             last_reply: Instant::now(),
             last_report: Instant::now(),
@@ -256,6 +263,7 @@ impl<L: Load, C: Connector> Session<L, C> {
                 _ = heartbeat.tick() => Event::Heartbeat,
                 _ = report.tick() => Event::Report,
                 () = tokio::time::sleep_until(self.ready_due), if unregistered => Event::RetryReady,
+                () = std::future::ready(()), if self.spawning.is_some() => Event::SpawnMore,
                 _ = async { self.stopping.as_mut().expect("guarded").await }, if stopping => Event::Stopped,
                 e = self.load.next_event() => Event::Load(e),
             };
@@ -285,13 +293,14 @@ impl<L: Load, C: Connector> Session<L, C> {
                     tracing::debug!("no ack yet; sending client_ready again");
                     self.send_ready(t).await
                 }
+                Event::SpawnMore => self.spawn_step(t).await,
                 Event::Stopped => {
                     self.stopping = None;
                     // Replies waited unread while users stopped.
                     self.last_reply = Instant::now();
                     self.stopped(t).await
                 }
-                Event::Load(LoadEvent::Crashed(msg)) => self.exception(t, msg).await,
+                Event::Load(LoadEvent::Exception(msg)) => self.exception(t, msg).await,
                 Event::Load(LoadEvent::Refused(msg)) => {
                     tracing::error!(%msg);
                     self.status.last_error = Some(msg);
@@ -368,7 +377,24 @@ impl<L: Load, C: Connector> Session<L, C> {
             self.exception(t, msg).await?;
         }
         self.state = State::Spawning;
-        let counts = self.load.apply(&spawn.user_classes_count);
+        // A spawn still in progress is replaced by this one, as Python's worker does.
+        self.spawning = Some(spawn.user_classes_count);
+        self.spawn_step(t).await
+    }
+
+    /// Starts the next batch of the spawn in progress; once done, `spawning_complete`.
+    async fn spawn_step(&mut self, t: &mut C::Link) -> Result<(), Lost> {
+        let Some(target) = &self.spawning else {
+            return Ok(());
+        };
+        if !self.load.apply(target, SPAWN_BATCH) {
+            return Ok(());
+        }
+        let target = self.spawning.take().unwrap_or_default();
+        let mut counts = self.load.counts();
+        for class in target.into_keys() {
+            counts.entry(class).or_insert(0);
+        }
         tracing::info!(users = ?counts, "spawned");
         self.send(
             t,
@@ -387,6 +413,7 @@ impl<L: Load, C: Connector> Session<L, C> {
         }
         tracing::info!("the master says stop");
         self.state = State::Stopping;
+        self.spawning = None;
         self.stopping = Some(tokio::spawn(self.load.stop(None)));
     }
 
@@ -424,6 +451,7 @@ impl<L: Load, C: Connector> Session<L, C> {
     }
 
     async fn stop_users(&mut self, grace: Duration) {
+        self.spawning = None;
         self.load.stop(Some(grace)).await;
         if let Some(handle) = self.stopping.take() {
             let _ = tokio::time::timeout(grace, handle).await;

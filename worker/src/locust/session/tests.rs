@@ -108,10 +108,19 @@ impl Load for FakeLoad {
     fn set_stop_timeout(&mut self, stop_timeout: f64) {
         self.call(Call::StopTimeout(stop_timeout));
     }
-    fn apply(&mut self, target: &ClassCounts) -> ClassCounts {
+    fn apply(&mut self, target: &ClassCounts, budget: usize) -> bool {
+        // Like the runtime: at most `budget` new users per call.
+        let have: u32 = self.counts.values().sum();
+        let want: u32 = target.values().sum();
+        if want > have && (want - have) as usize > budget {
+            let class = target.keys().next().cloned().unwrap_or_default();
+            *self.counts.entry(class).or_default() += budget as u32;
+            return false;
+        }
         self.call(Call::Apply(target.clone()));
         self.counts = target.clone();
-        self.counts.clone()
+        self.counts.retain(|_, n| *n > 0);
+        true
     }
     fn counts(&self) -> ClassCounts {
         self.counts.clone()
@@ -518,7 +527,9 @@ async fn a_crashed_user_is_an_exception_for_the_master() {
     let mut c = h.registered().await;
     h.load
         .events
-        .send(LoadEvent::Crashed("a simulated user crashed: boom".into()))
+        .send(LoadEvent::Exception(
+            "a simulated user crashed: boom".into(),
+        ))
         .unwrap();
     let e = c.expect("exception").await;
     assert_eq!(
