@@ -542,6 +542,45 @@ pub enum PlanError {
     Invalid(Vec<FieldError>),
 }
 
+/// Where the `data.file` of the plan at `plan_path` is: a relative path inside the plan's
+/// directory (no absolute path, no `..`, no symbolic link leading out), so a plan cannot read
+/// the worker's other files. Errors name the rule, never the content.
+fn data_file(plan_path: &Path, file: &str) -> Result<std::path::PathBuf, PlanError> {
+    use std::path::Component;
+    let bad = |message: &str| {
+        PlanError::Invalid(vec![FieldError {
+            path: "data.file".into(),
+            message: message.into(),
+        }])
+    };
+    let rel = Path::new(file);
+    let plain = rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if file.is_empty() || !plain {
+        return Err(bad(
+            "must be a relative path inside the plan's directory (no absolute path, no \"..\")",
+        ));
+    }
+    let dir = plan_path.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let io = |p: &Path, e: std::io::Error| PlanError::Io {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    let base = dir.canonicalize().map_err(|e| io(dir, e))?;
+    let joined = dir.join(rel);
+    let full = joined.canonicalize().map_err(|e| io(&joined, e))?;
+    if !full.starts_with(&base) {
+        return Err(bad("leads out of the plan's directory (a symbolic link)"));
+    }
+    Ok(full)
+}
+
 impl PlanError {
     /// Every problem as a field error (a syntax error is one error at the document root).
     pub fn field_errors(&self) -> Vec<FieldError> {
@@ -605,7 +644,7 @@ impl Plan {
         if let Some(data) = value.get_mut("data").and_then(Value::as_object_mut)
             && let Some(Value::String(file)) = data.get("file").cloned()
         {
-            let file_path = path.parent().unwrap_or(Path::new(".")).join(&file);
+            let file_path = data_file(path, &file)?;
             let csv = std::fs::read_to_string(&file_path).map_err(|e| io(&file_path, e))?;
             data.remove("file");
             data.insert("csv".into(), Value::String(csv));

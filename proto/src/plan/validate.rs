@@ -413,11 +413,15 @@ impl Validator {
             }
         };
         let mut ok = true;
-        for c in &columns {
+        for (i, c) in columns.iter().enumerate() {
             if !is_var_name(c) {
+                // The position, not the text: the CSV may come from a file, which is never echoed.
                 self.err(
                     "data.csv",
-                    format!("column {c:?} is not a valid variable name"),
+                    format!(
+                        "column {} of the header row is not a valid variable name (letters, digits, _ - .)",
+                        i + 1
+                    ),
                 );
                 ok = false;
             }
