@@ -15,14 +15,15 @@
 //! Postman's) and [`offline`] checks plan files against one (`validate` subcommands).
 
 pub mod environment;
+mod error;
+mod file;
 pub mod offline;
 mod validate;
 
+pub use error::{CheckOptions, FieldError, PlanError, UndefinedVar, Validated};
 pub use validate::check_base_url;
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -434,174 +435,6 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Some(total)
 }
 
-/// One wrong field: where it is and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `transactions[0].steps[1].url`; empty for the document itself.
-    pub path: String,
-    pub message: String,
-}
-
-impl FieldError {
-    /// `path: message; path: message`, for one-line messages.
-    pub fn join(errors: &[FieldError]) -> String {
-        join_errors(errors)
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-/// What a plan is checked against besides its own definitions.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CheckOptions {
-    /// Variable names defined outside the plan: the selected environment, `--var`, the values
-    /// a Send passes along.
-    pub defined: BTreeSet<String>,
-    /// Report variables nobody defines in [`Validated::undefined`] instead of rejecting the
-    /// plan (saving a draft). Off, they are errors like any other.
-    pub allow_undefined: bool,
-}
-
-impl CheckOptions {
-    /// Undefined variables are errors; `defined` names what the environment and `--var` define.
-    pub fn strict<I: IntoIterator<Item = S>, S: Into<String>>(defined: I) -> CheckOptions {
-        CheckOptions {
-            defined: defined.into_iter().map(Into::into).collect(),
-            allow_undefined: false,
-        }
-    }
-
-    /// Undefined variables are reported, not errors.
-    pub fn lenient<I: IntoIterator<Item = S>, S: Into<String>>(defined: I) -> CheckOptions {
-        CheckOptions {
-            allow_undefined: true,
-            ..CheckOptions::strict(defined)
-        }
-    }
-}
-
-/// A valid plan, and the uses of variables nothing defines (only with
-/// [`CheckOptions::allow_undefined`]; empty otherwise).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Validated {
-    pub plan: Plan,
-    pub undefined: Vec<UndefinedVar>,
-}
-
-/// One use of a variable that nothing defines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UndefinedVar {
-    /// The variable's name (without braces).
-    pub name: String,
-    /// JSON path of the template that uses it.
-    pub path: String,
-}
-
-impl UndefinedVar {
-    /// The use as a field error (what strict validation reports).
-    pub fn field_error(&self) -> FieldError {
-        FieldError {
-            path: self.path.clone(),
-            message: format!(
-                "undefined variable {{{{{}}}}}: not a plan variable, data column, extracted value, --var or environment variable",
-                self.name
-            ),
-        }
-    }
-
-    /// The distinct names, sorted.
-    pub fn names(uses: &[UndefinedVar]) -> Vec<String> {
-        let set: BTreeSet<&str> = uses.iter().map(|u| u.name.as_str()).collect();
-        set.into_iter().map(str::to_string).collect()
-    }
-}
-
-/// Why a plan was rejected.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PlanError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {message}")]
-    Io { path: String, message: String },
-    /// The text is not JSON at all.
-    #[error("plan is not valid JSON: {message} at line {line}, column {column}")]
-    Syntax {
-        message: String,
-        line: usize,
-        column: usize,
-    },
-    /// The JSON is not a valid plan; every problem is listed.
-    #[error("invalid plan: {}", join_errors(.0))]
-    Invalid(Vec<FieldError>),
-}
-
-/// Where the `data.file` of the plan at `plan_path` is: a relative path inside the plan's
-/// directory (no absolute path, no `..`, no symbolic link leading out), so a plan cannot read
-/// the worker's other files. Errors name the rule, never the content.
-fn data_file(plan_path: &Path, file: &str) -> Result<std::path::PathBuf, PlanError> {
-    use std::path::Component;
-    let bad = |message: &str| {
-        PlanError::Invalid(vec![FieldError {
-            path: "data.file".into(),
-            message: message.into(),
-        }])
-    };
-    let rel = Path::new(file);
-    let plain = rel
-        .components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if file.is_empty() || !plain {
-        return Err(bad(
-            "must be a relative path inside the plan's directory (no absolute path, no \"..\")",
-        ));
-    }
-    let dir = plan_path.parent().unwrap_or(Path::new("."));
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let io = |p: &Path, e: std::io::Error| PlanError::Io {
-        path: p.display().to_string(),
-        message: e.to_string(),
-    };
-    let base = dir.canonicalize().map_err(|e| io(dir, e))?;
-    let joined = dir.join(rel);
-    let full = joined.canonicalize().map_err(|e| io(&joined, e))?;
-    if !full.starts_with(&base) {
-        return Err(bad("leads out of the plan's directory (a symbolic link)"));
-    }
-    Ok(full)
-}
-
-impl PlanError {
-    /// Every problem as a field error (a syntax error is one error at the document root).
-    pub fn field_errors(&self) -> Vec<FieldError> {
-        match self {
-            PlanError::Invalid(errors) => errors.clone(),
-            other => vec![FieldError {
-                path: String::new(),
-                message: other.to_string(),
-            }],
-        }
-    }
-}
-
-fn join_errors(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 impl Plan {
     /// Parses and validates a plan document; every variable must be defined by the plan itself.
     pub fn from_json(text: &str) -> Result<Plan, PlanError> {
@@ -621,47 +454,6 @@ impl Plan {
     /// Validates an already-parsed JSON value, variables also defined by `options`.
     pub fn from_value_with(value: &Value, options: &CheckOptions) -> Result<Validated, PlanError> {
         validate::plan(value, options)
-    }
-
-    /// Reads a plan file: `data.file` is read relative to the plan and inlined, and `overrides`
-    /// (`--var KEY=VALUE`) replace or add plan variables, before validation.
-    pub fn from_file(path: &Path, overrides: &[(String, String)]) -> Result<Plan, PlanError> {
-        Plan::from_file_with(path, overrides, &CheckOptions::default()).map(|v| v.plan)
-    }
-
-    /// [`Plan::from_file`], variables also defined by `options` (an environment).
-    pub fn from_file_with(
-        path: &Path,
-        overrides: &[(String, String)],
-        options: &CheckOptions,
-    ) -> Result<Validated, PlanError> {
-        let io = |p: &Path, e: std::io::Error| PlanError::Io {
-            path: p.display().to_string(),
-            message: e.to_string(),
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
-        let mut value = parse_json(&text)?;
-        if let Some(data) = value.get_mut("data").and_then(Value::as_object_mut)
-            && let Some(Value::String(file)) = data.get("file").cloned()
-        {
-            let file_path = data_file(path, &file)?;
-            let csv = std::fs::read_to_string(&file_path).map_err(|e| io(&file_path, e))?;
-            data.remove("file");
-            data.insert("csv".into(), Value::String(csv));
-        }
-        if !overrides.is_empty()
-            && let Some(obj) = value.as_object_mut()
-        {
-            let vars = obj
-                .entry("variables")
-                .or_insert_with(|| Value::Object(Default::default()));
-            if let Some(vars) = vars.as_object_mut() {
-                for (k, v) in overrides {
-                    vars.insert(k.clone(), Value::String(v.clone()));
-                }
-            }
-        }
-        Plan::from_value_with(&value, options)
     }
 
     /// The plan as canonical JSON (what [`Plan::from_json`] accepts back).

@@ -1,5 +1,7 @@
 //! Validation tests: every wrong field named, examples valid, round trips.
 
+use std::path::Path;
+
 use super::*;
 
 const SHOP: &str = include_str!("../../../../examples/shop.json");
