@@ -70,3 +70,105 @@ async fn a_million_user_spawn_is_capped_and_heartbeats_keep_flowing() {
     master.stop().await;
     assert!(worker.exited().is_none(), "the worker died");
 }
+
+/// A worker without `--allow-target` refuses its own etcd (the JSON gateway would chain into a
+/// forged record), its own gRPC port and link-local metadata addresses, for Apply and Try alike;
+/// the plan's other targets stay reachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_worker_is_not_a_proxy_to_its_own_infrastructure() {
+    use contract::pb;
+    let mut cluster = Cluster::start(
+        "default_target_policy",
+        ClusterSpec {
+            etcd: true,
+            target: Some(TargetConfig::default()),
+            ..ClusterSpec::default()
+        },
+    )
+    .await;
+    let i = cluster.add_worker("w", &[]).await;
+    let w = &cluster.workers[i];
+    let mut c = w.client().await;
+    let etcd = format!("http://{}", cluster.etcd().endpoint());
+    let plan = |host: &str| {
+        serde_json::json!({"name": "x", "host": host,
+            "transactions": [{"name": "t", "steps": [
+                {"name": "s", "method": "POST", "url": "/v3/kv/put", "json": {"key": "eA=="}}]}]})
+    };
+    let own_grpc = format!("http://127.0.0.1:{}", w.port);
+    for host in [
+        etcd.as_str(),
+        own_grpc.as_str(),
+        "http://169.254.169.254",
+        "http://[fe80::1]",
+    ] {
+        let e = c
+            .r#try(
+                w.sealed(
+                    "Try",
+                    pb::TryRequest {
+                        plan_json: plan(host).to_string(),
+                        transaction: "t".into(),
+                        ..Default::default()
+                    },
+                )
+                .await,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code(),
+            tonic::Code::PermissionDenied,
+            "{host}: {}",
+            e.message()
+        );
+        let e = c
+            .apply(w.sealed("Apply", apply_request(&plan(host), 5557)).await)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.code(),
+            tonic::Code::PermissionDenied,
+            "{host}: {}",
+            e.message()
+        );
+    }
+    // A templated host is checked before the request is sent.
+    let templated = serde_json::json!({"name": "x", "variables": {"to": etcd},
+        "transactions": [{"name": "t", "steps": [
+            {"name": "s", "method": "GET", "url": "{{to}}/version"}]}]});
+    let r = c
+        .r#try(
+            w.sealed(
+                "Try",
+                pb::TryRequest {
+                    plan_json: templated.to_string(),
+                    transaction: "t".into(),
+                    ..Default::default()
+                },
+            )
+            .await,
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    let r = w.open("Try", r).await;
+    let text = format!("{r:?}");
+    assert!(text.contains("own etcd or gRPC endpoint"), "{text}");
+    // The target itself is fine.
+    let ok = serde_json::json!({"name": "x", "host": cluster.target().url(),
+        "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]});
+    c.r#try(
+        w.sealed(
+            "Try",
+            pb::TryRequest {
+                plan_json: ok.to_string(),
+                transaction: "t".into(),
+                ..Default::default()
+            },
+        )
+        .await,
+    )
+    .await
+    .unwrap();
+}

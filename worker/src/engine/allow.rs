@@ -1,10 +1,14 @@
-//! Target allow-list (`--allow-target`): which hosts a worker may send requests to.
+//! Target policy (`--allow-target`): which hosts a worker may send requests to.
 //!
 //! A pattern is `host` or `host:port`; `*` in the host matches any run of characters
-//! (`*.staging.example.com`, `10.1.*`), a `*` port any port. Plans are checked when compiled
-//! (host and literal absolute URLs, and the master's `-H`); URLs whose host comes from a template
-//! are checked before each request is sent, and every redirect hop is checked before it is
-//! followed ([`redirect_policy`]): a target cannot bounce the worker to a host it may not reach.
+//! (`*.staging.example.com`, `10.1.*`), a `*` port any port. With patterns, only matching
+//! targets are allowed. Without (the default), every target is allowed except link-local
+//! addresses (169.254.0.0/16, fe80::/10: cloud metadata services) and the worker's own
+//! infrastructure (its etcd endpoints and gRPC port, see [`AllowList::deny`]); naming one of those
+//! in `--allow-target` allows it. Plans are checked when compiled (host and literal absolute
+//! URLs, and the master's `-H`); URLs whose host comes from a template are checked before each
+//! request is sent, and every redirect hop is checked before it is followed
+//! ([`redirect_policy`]): a target cannot bounce the worker to a host it may not reach.
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,10 +22,12 @@ struct Pattern {
     port: Option<u16>,
 }
 
-/// The hosts a worker may target; empty means no restriction was configured.
+/// The hosts a worker may target (see the module doc).
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct AllowList {
     patterns: Vec<Pattern>,
+    /// Refused when there are no patterns (the worker's own infrastructure).
+    denied: Vec<Pattern>,
 }
 
 impl fmt::Debug for AllowList {
@@ -71,25 +77,64 @@ impl AllowList {
             };
             out.push(Pattern { host, port });
         }
-        Ok(AllowList { patterns: out })
+        Ok(AllowList {
+            patterns: out,
+            denied: Vec::new(),
+        })
     }
 
+    /// Also refuses `host:port` unless a pattern allows it (the worker's etcd endpoints and its
+    /// own gRPC port).
+    pub fn deny(mut self, host: &str, port: u16) -> AllowList {
+        self.denied.push(Pattern {
+            host: host
+                .trim_matches(|c| c == '[' || c == ']')
+                .to_ascii_lowercase(),
+            port: Some(port),
+        });
+        self
+    }
+
+    /// True when no `--allow-target` pattern was given (the default policy applies).
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
 
     /// Whether `url` may be requested.
     pub fn allows(&self, url: &url::Url) -> bool {
+        self.refusal(url).is_none()
+    }
+
+    /// Why `url` may not be requested, or `None` when it may.
+    pub fn refusal(&self, url: &url::Url) -> Option<String> {
         let Some(host) = url.host_str() else {
-            return false;
+            return Some("the URL has no host".into());
         };
         let host = host
             .trim_matches(|c| c == '[' || c == ']')
             .to_ascii_lowercase();
         let port = url.port_or_known_default();
-        self.patterns
-            .iter()
-            .any(|p| glob(&p.host, &host) && p.port.is_none_or(|want| port == Some(want)))
+        let matches = |p: &Pattern| glob(&p.host, &host) && p.port.is_none_or(|w| port == Some(w));
+        if !self.patterns.is_empty() {
+            return (!self.patterns.iter().any(matches))
+                .then(|| format!("target {host} is not allowed (allowed: {self})"));
+        }
+        if is_link_local(url) {
+            return Some(format!(
+                "target {host} is a link-local address, refused unless --allow-target names it"
+            ));
+        }
+        self.denied.iter().any(matches).then(|| {
+            format!("target {host} is this worker's own etcd or gRPC endpoint, refused unless --allow-target names it")
+        })
+    }
+}
+
+/// Why `url` may not be requested under `allow` (`None`: the default policy), or `None`.
+pub fn refusal(allow: Option<&AllowList>, url: &url::Url) -> Option<String> {
+    match allow {
+        Some(a) => a.refusal(url),
+        None => AllowList::default().refusal(url),
     }
 }
 
@@ -111,16 +156,9 @@ pub fn redirect_policy(allow: Option<Arc<AllowList>>) -> reqwest::redirect::Poli
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
-        let url = attempt.url();
-        let host = url.host_str().unwrap_or("").to_string();
-        match &allow {
-            Some(a) if !a.allows(url) => {
-                attempt.error(format!("redirect to {host} is outside --allow-target"))
-            }
-            None if is_link_local(url) => {
-                attempt.error(format!("redirect to the link-local address {host} refused"))
-            }
-            _ => attempt.follow(),
+        match refusal(allow.as_deref(), attempt.url()) {
+            Some(why) => attempt.error(format!("redirect refused: {why}")),
+            None => attempt.follow(),
         }
     })
 }
@@ -209,6 +247,25 @@ mod tests {
             .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_default_policy_refuses_link_local_and_own_endpoints_unless_named() {
+        let own = AllowList::default()
+            .deny("127.0.0.1", 2379)
+            .deny("10.0.0.5", 3000);
+        assert!(own.allows(&url("http://127.0.0.1:8080/")));
+        assert!(!own.allows(&url("http://127.0.0.1:2379/v3/kv/put")));
+        assert!(!own.allows(&url("http://10.0.0.5:3000/")));
+        assert!(!own.allows(&url("http://169.254.169.254/latest/meta-data")));
+        assert!(refusal(None, &url("http://[fe80::1]/")).is_some());
+        assert!(refusal(None, &url("http://example.com/")).is_none());
+        // Named explicitly, they are allowed.
+        let named = AllowList::parse(&["127.0.0.1:2379", "169.254.169.254"])
+            .unwrap()
+            .deny("127.0.0.1", 2379);
+        assert!(named.allows(&url("http://127.0.0.1:2379/")));
+        assert!(named.allows(&url("http://169.254.169.254/")));
     }
 
     #[test]

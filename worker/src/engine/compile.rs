@@ -221,48 +221,41 @@ pub fn compile_with(
     allow: Option<Arc<AllowList>>,
 ) -> Result<CompiledPlan, Vec<FieldError>> {
     let mut compiled = compile_plan(plan, host_override, stats)?;
-    if let Some(allow) = allow.as_ref().filter(|a| !a.is_empty()) {
-        let mut errors = Vec::new();
-        let steps = compiled
-            .setup
-            .iter()
-            .map(|s| ("setup".to_string(), s))
-            .chain(compiled.transactions.iter().flat_map(|t| {
-                t.steps
-                    .iter()
-                    .map(move |s| (format!("transaction {:?}", t.name), s))
-            }));
-        for (place, step) in steps {
-            if let UrlSource::Fixed(u) = &step.url
-                && !allow.allows(u)
-            {
-                errors.push(FieldError {
-                    path: format!("{place}, step {:?}", step.name),
-                    message: format!(
-                        "target {} is not allowed (allowed: {allow})",
-                        u.host_str().unwrap_or("?")
-                    ),
-                });
-            }
-        }
-        if let Some(host) = host_override.or(plan.host.as_deref())
-            && let Ok(u) = reqwest::Url::parse(host)
-            && !allow.allows(&u)
+    let policy = allow.as_deref();
+    let mut errors = Vec::new();
+    let steps = compiled
+        .setup
+        .iter()
+        .map(|s| ("setup".to_string(), s))
+        .chain(compiled.transactions.iter().flat_map(|t| {
+            t.steps
+                .iter()
+                .map(move |s| (format!("transaction {:?}", t.name), s))
+        }));
+    for (place, step) in steps {
+        if let UrlSource::Fixed(u) = &step.url
+            && let Some(why) = super::allow::refusal(policy, u)
         {
-            errors.insert(
-                0,
-                FieldError {
-                    path: "host".into(),
-                    message: format!(
-                        "target {} is not allowed (allowed: {allow})",
-                        u.host_str().unwrap_or("?")
-                    ),
-                },
-            );
+            errors.push(FieldError {
+                path: format!("{place}, step {:?}", step.name),
+                message: why,
+            });
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
+    }
+    if let Some(host) = host_override.or(plan.host.as_deref())
+        && let Ok(u) = reqwest::Url::parse(host)
+        && let Some(why) = super::allow::refusal(policy, &u)
+    {
+        errors.insert(
+            0,
+            FieldError {
+                path: "host".into(),
+                message: why,
+            },
+        );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     compiled.allow = allow;
     Ok(compiled)

@@ -110,8 +110,8 @@ fn prepare(
             let url = resolve_url(&text, base.as_deref())
                 .map_err(|e| Failure::message(format!("bad url after templating: {e}")))?
                 .ok_or_else(no_host)?;
-            if allow.is_some_and(|a| !a.is_empty() && !a.allows(&url)) {
-                return Err(Failure::message("target not allowed by --allow-target"));
+            if let Some(why) = super::allow::refusal(allow, &url) {
+                return Err(Failure::message(why));
             }
             url
         }

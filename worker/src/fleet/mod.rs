@@ -44,7 +44,8 @@ pub struct FleetConfig {
     /// From the fleet token; `None` on mutual TLS only, or with --insecure-no-fleet-auth.
     pub fleet_key: Option<Arc<contract::auth::FleetKey>>,
     pub tls: Option<TlsFiles>,
-    pub allow: Option<Arc<AllowList>>,
+    /// `--allow-target`, and what is refused without it.
+    pub allow: AllowList,
     /// `--max-users`.
     pub max_users: u32,
 }
@@ -111,13 +112,16 @@ impl FleetConfig {
             }
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
         };
-        let allow = if args.allow_target.is_empty() {
-            None
-        } else {
-            Some(Arc::new(
-                AllowList::parse(&args.allow_target).map_err(anyhow::Error::msg)?,
-            ))
-        };
+        // The worker's own infrastructure is refused unless named (its gRPC port is added by
+        // `run`, once bound).
+        let mut allow = AllowList::parse(&args.allow_target).map_err(anyhow::Error::msg)?;
+        for e in &endpoints {
+            if let Ok(u) = url::Url::parse(e)
+                && let (Some(h), Some(p)) = (u.host_str(), u.port_or_known_default())
+            {
+                allow = allow.deny(h, p);
+            }
+        }
         anyhow::ensure!(args.ttl >= 2, "--ttl must be at least 2 seconds");
         let fleet_key = auth::load_key(&auth::CredentialSources {
             token: args.token.clone(),
@@ -153,13 +157,21 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     tracing::info!(what = "grpc", addr = %listener.local_addr()?, "listening");
+    let mut allow = cfg.allow.clone();
+    for own in ["127.0.0.1", "localhost", "::1", cfg.host.as_str()] {
+        allow = allow.deny(own, port);
+    }
+    if !listener.local_addr()?.ip().is_unspecified() {
+        allow = allow.deny(&listener.local_addr()?.ip().to_string(), port);
+    }
+    let allow = Some(Arc::new(allow));
     let id = crate::locust::node::node_id();
     let tracker = TaskTracker::new();
     let sessions = shutdown.child_token();
-    let client = engine::http_client(cfg.allow.clone()).context("cannot build the HTTP client")?;
+    let client = engine::http_client(allow.clone()).context("cannot build the HTTP client")?;
     let controller = Arc::new(Controller::new(
         client,
-        cfg.allow.clone(),
+        allow,
         cfg.max_users,
         tracker.clone(),
         sessions.clone(),

@@ -54,7 +54,9 @@ fn compile(
     stats: &Stats,
 ) -> Result<CompiledPlan, CompileError> {
     engine::compile_with(plan, host, stats, allow).map_err(|errors| {
-        if errors.iter().any(|e| e.message.contains("is not allowed")) {
+        let refused =
+            |m: &str| m.contains("is not allowed") || m.contains("refused unless --allow-target");
+        if errors.iter().any(|e| refused(&e.message)) {
             CompileError::NotAllowed(errors)
         } else {
             CompileError::Invalid(errors)
