@@ -181,6 +181,52 @@ pub struct RunArgs {
     /// master is told (a Locust exception).
     #[arg(long, env = "LOCUST_HTTP_MAX_USERS", default_value_t = crate::runtime::DEFAULT_MAX_USERS, value_name = "N")]
     pub max_users: u32,
+
+    /// Run without a master: this process spawns the users, collects the statistics, prints
+    /// Locust's tables and exits with the run's outcome (0 passed, 1 failures, 99 a threshold
+    /// breached).
+    #[arg(long, conflicts_with = "once")]
+    pub headless: bool,
+
+    /// Users to run (`--headless`).
+    #[arg(short = 'u', long = "users", value_name = "N", requires = "headless")]
+    pub users: Option<u32>,
+
+    /// Users started per second until `--users` run (`--headless`; default: all at once).
+    #[arg(
+        short = 'r',
+        long = "spawn-rate",
+        value_name = "R",
+        requires = "headless"
+    )]
+    pub spawn_rate: Option<f64>,
+
+    /// Stop after this long, e.g. `30s`, `5m` (`--headless`; default: until Ctrl-C).
+    #[arg(
+        short = 't',
+        long = "run-time",
+        value_name = "DURATION",
+        requires = "headless"
+    )]
+    pub run_time: Option<String>,
+
+    /// Write Locust's CSV files (`PREFIX_stats.csv`, `_stats_history.csv`, `_failures.csv`,
+    /// `_exceptions.csv`) (`--headless`).
+    #[arg(long = "csv", value_name = "PREFIX", requires = "headless")]
+    pub csv: Option<PathBuf>,
+
+    /// A pass/fail threshold, e.g. `p95<300ms`, `fail_ratio<0.01`, `rps>200` (repeatable,
+    /// `--headless`).
+    #[arg(long = "threshold", value_name = "EXPR", requires = "headless")]
+    pub thresholds: Vec<String>,
+
+    /// Write the run's summary as JSON (`--headless`).
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Write the run's summary as JUnit XML (`--headless`).
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub junit: Option<PathBuf>,
 }
 
 /// `KEY=VALUE`, as for `--var`.

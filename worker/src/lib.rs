@@ -17,6 +17,7 @@ pub mod cli;
 pub mod engine;
 pub mod fleet;
 pub mod h1;
+pub mod local;
 pub mod locust;
 pub mod once;
 pub mod procinfo;

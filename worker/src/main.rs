@@ -36,7 +36,10 @@ fn main() -> ExitCode {
         let shutdown = CancellationToken::new();
         tokio::spawn(contract::process::cancel_on_signal(shutdown.clone()));
         let result = match cli.command {
-            Some(Command::Run(args)) => worker::run::run(args, shutdown).await,
+            Some(Command::Run(args)) => match worker::run::run(args, shutdown).await {
+                Ok(code) => return ExitCode::from(code),
+                Err(e) => Err(e),
+            },
             None => fleet(&cli.fleet, shutdown).await.map(|()| true),
         };
         contract::process::exit_code(result)

@@ -39,9 +39,19 @@ pub fn load_plan(path: &Path, overrides: &[(String, String)]) -> Result<Plan, Lo
 }
 
 /// Runs the plan against the master until `quit` or `shutdown`; with `--once`, runs every
-/// transaction once and prints what happened. Returns whether the run went well (for `--once`:
-/// no step failed).
-pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<bool> {
+/// transaction once and prints what happened; with `--headless`, runs the load test without a
+/// master. Returns the exit code (`--once`: 1 if a step failed; `--headless`: the run's outcome).
+pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<u8> {
+    let local = if args.headless {
+        Some(
+            crate::local::LocalRun::from_args(&args).map_err(|errors| LoadError {
+                path: "--headless".into(),
+                errors,
+            })?,
+        )
+    } else {
+        None
+    };
     let mut plan = load_plan(&args.plan, &args.vars)?;
     if let Some(host) = &args.host {
         contract::plan::check_base_url(host).map_err(|e| LoadError {
@@ -59,11 +69,19 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
     if args.once {
         let compiled = runtime::compile_for_probe(&plan, None).map_err(not_usable)?;
         let mut out = std::io::stdout().lock();
-        return crate::once::run_once(&compiled, &client, &mut out).await;
+        return Ok(u8::from(
+            !crate::once::run_once(&compiled, &client, &mut out).await?,
+        ));
     }
     let tracker = TaskTracker::new();
     let mut load = Runtime::new(plan.clone(), client, None, tracker.clone()).map_err(not_usable)?;
     load.set_max_users(args.max_users);
+    if let Some(local) = local {
+        let code = crate::local::run(&plan.name, load, local, shutdown).await;
+        tracker.close();
+        tracker.wait().await;
+        return code;
+    }
     let master = format!("{}:{}", args.master_host, args.master_port);
     let mut cfg = SessionConfig::new(master.clone(), crate::locust::node::node_id());
     cfg.reset_stats = args.reset_stats;
@@ -75,5 +93,5 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<b
     tracing::info!(?exit, "done");
     tracker.close();
     tracker.wait().await;
-    Ok(true)
+    Ok(0)
 }
