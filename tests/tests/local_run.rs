@@ -134,3 +134,87 @@ async fn headless_thresholds_decide_the_exit_code() {
     assert!(!status.success());
     assert!(log.contains("--users"), "{log}");
 }
+
+/// `--metrics-addr`: the worker's `/metrics` in the Prometheus text format (checked by
+/// `promtool` when it is installed, as scripts/setup.sh does), counters that only grow, and a
+/// users gauge equal to the users running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workers_metrics_count_requests_and_users() {
+    let dir = test_dir("worker_metrics");
+    let target = Target::start(TargetConfig::default()).await;
+    let shop = root().join("examples/shop.json");
+    let mut cmd = Command::new(bin("worker"));
+    cmd.arg("run")
+        .arg(&shop)
+        .args([
+            "--host",
+            &target.url(),
+            "--headless",
+            "-u",
+            "3",
+            "-t",
+            "12s",
+        ])
+        .args(["--metrics-addr", "127.0.0.1:0"])
+        .env("NO_COLOR", "1");
+    let mut p = Proc::spawn(cmd, &dir, "worker");
+    let addr = p.listening("metrics").await;
+    let http = reqwest::Client::new();
+    let scrape = || async {
+        http.get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    };
+    let value = |text: &str, series: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    let home = r#"locust_http_worker_requests_total{method="GET",name="home"}"#;
+    let first = eventually(Duration::from_secs(10), "requests in /metrics", || async {
+        let text = scrape().await?;
+        (value(&text, home)? > 0.0).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        value(&first, "locust_http_worker_users"),
+        Some(3.0),
+        "{first}"
+    );
+    assert!(first.contains("locust_http_worker_response_time_seconds_bucket{"));
+    assert!(first.contains("locust_http_worker_build_info{"));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let second = scrape().await.expect("second scrape");
+    assert!(value(&second, home) > value(&first, home), "counters grow");
+    if let Ok(out) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        let mut child = out;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(second.as_bytes())
+            .unwrap();
+        let r = child.wait_with_output().unwrap();
+        assert!(
+            r.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr)
+        );
+    } else {
+        eprintln!("promtool not installed: the format check was skipped");
+    }
+    let status = p.wait(Duration::from_secs(30)).await;
+    assert!(status.success(), "{status:?}");
+}

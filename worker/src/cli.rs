@@ -124,6 +124,10 @@ pub struct FleetArgs {
     #[arg(long = "allow-target", value_name = "PATTERN")]
     pub allow_target: Vec<String>,
 
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9464`.
+    #[arg(long, env = "LOCUST_HTTP_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     /// At most this many users at once; a larger spawn from the master is scaled down and the
     /// master is told (a Locust exception).
     #[arg(long, env = "LOCUST_HTTP_MAX_USERS", default_value_t = crate::runtime::DEFAULT_MAX_USERS, value_name = "N")]
@@ -176,6 +180,10 @@ pub struct RunArgs {
     /// `--reset-stats` (also done when the master itself runs with `--reset-stats`).
     #[arg(long)]
     pub reset_stats: bool,
+
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9464`.
+    #[arg(long, env = "LOCUST_HTTP_METRICS_ADDR", value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 
     /// At most this many users at once; a larger spawn from the master is scaled down and the
     /// master is told (a Locust exception).

@@ -19,6 +19,7 @@ pub mod fleet;
 pub mod h1;
 pub mod local;
 pub mod locust;
+pub mod metrics;
 pub mod once;
 pub mod procinfo;
 pub mod run;

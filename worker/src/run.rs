@@ -76,8 +76,17 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<u
     let tracker = TaskTracker::new();
     let mut load = Runtime::new(plan.clone(), client, None, tracker.clone()).map_err(not_usable)?;
     load.set_max_users(args.max_users);
+    // Ends the process's own tasks (the metrics server) once the run is over.
+    let done = shutdown.child_token();
+    if let Some(addr) = args.metrics_addr {
+        let metrics = crate::metrics::start(addr, &tracker, done.clone())
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        load.set_metrics(metrics);
+    }
     if let Some(local) = local {
         let code = crate::local::run(&plan.name, load, local, shutdown).await;
+        done.cancel();
         tracker.close();
         tracker.wait().await;
         return code;
@@ -91,6 +100,7 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<u
     let mut session = Session::new(cfg, connector, load, status);
     let exit = session.run(shutdown).await;
     tracing::info!(?exit, "done");
+    done.cancel();
     tracker.close();
     tracker.wait().await;
     Ok(0)

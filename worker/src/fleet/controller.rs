@@ -97,6 +97,7 @@ pub struct Controller {
     client: reqwest::Client,
     allow: Option<Arc<AllowList>>,
     max_users: u32,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     proc: std::sync::Mutex<ProcInfo>,
@@ -136,6 +137,7 @@ impl Controller {
         client: reqwest::Client,
         allow: Option<Arc<AllowList>>,
         max_users: u32,
+        metrics: Option<Arc<crate::metrics::Metrics>>,
         tracker: TaskTracker,
         shutdown: CancellationToken,
     ) -> Controller {
@@ -144,6 +146,7 @@ impl Controller {
             client,
             allow,
             max_users,
+            metrics,
             tracker,
             shutdown,
             proc: std::sync::Mutex::new(ProcInfo::new()),
@@ -189,6 +192,9 @@ impl Controller {
             self.tracker.clone(),
         )?;
         load.set_max_users(self.max_users);
+        if let Some(m) = &self.metrics {
+            load.set_metrics(m.clone());
+        }
         if let Some(old) = inner.applied.take() {
             stop(old).await;
         }

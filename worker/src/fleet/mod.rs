@@ -48,6 +48,8 @@ pub struct FleetConfig {
     pub allow: AllowList,
     /// `--max-users`.
     pub max_users: u32,
+    /// `--metrics-addr`.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// PEM contents for the gRPC server's TLS.
@@ -145,6 +147,7 @@ impl FleetConfig {
             tls,
             allow,
             max_users: args.max_users,
+            metrics_addr: args.metrics_addr,
         })
     }
 }
@@ -169,10 +172,19 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let sessions = shutdown.child_token();
     let client = engine::http_client(allow.clone()).context("cannot build the HTTP client")?;
+    let metrics = match cfg.metrics_addr {
+        Some(addr) => Some(
+            crate::metrics::start(addr, &tracker, shutdown.child_token())
+                .await
+                .with_context(|| format!("cannot serve metrics on {addr}"))?,
+        ),
+        None => None,
+    };
     let controller = Arc::new(Controller::new(
         client,
         allow,
         cfg.max_users,
+        metrics,
         tracker.clone(),
         sessions.clone(),
     ));

@@ -91,6 +91,8 @@ pub struct Runtime {
     capped: Option<ClassCounts>,
     /// Messages for the master's operator, returned by [`Runtime::next_event`].
     notices: std::collections::VecDeque<String>,
+    /// `--metrics-addr`: every report is counted there too.
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// The default of `--max-users`: what one worker can hold (about 100 KiB per idle user).
@@ -126,6 +128,7 @@ impl Runtime {
             max_users: DEFAULT_MAX_USERS,
             capped: None,
             notices: Default::default(),
+            metrics: None,
         })
     }
 
@@ -139,6 +142,11 @@ impl Runtime {
     /// Caps the users running at once; a larger target is scaled down (see [`Runtime::apply`]).
     pub fn set_max_users(&mut self, max_users: u32) {
         self.max_users = max_users;
+    }
+
+    /// Also counts every report in `metrics` (the worker's `/metrics`).
+    pub fn set_metrics(&mut self, metrics: Arc<crate::metrics::Metrics>) {
+        self.metrics = Some(metrics);
     }
 
     pub fn plan(&self) -> &Arc<Plan> {
@@ -228,13 +236,17 @@ impl Runtime {
     pub fn take_report(&mut self) -> StatsPayload {
         let report = self.stats.take_report();
         let user_classes_count = self.users.counts();
-        StatsPayload {
+        let payload = StatsPayload {
             stats: report.entries,
             stats_total: report.total,
             errors: report.errors,
             user_count: user_classes_count.values().sum(),
             user_classes_count,
+        };
+        if let Some(m) = &self.metrics {
+            m.observe(&payload);
         }
+        payload
     }
 
     /// Forgets unreported statistics; returns how many requests were dropped.
