@@ -1,12 +1,7 @@
 #!/bin/sh
-# Entrypoint of the locust-http image (deploy/Containerfile).
-# Fleet worker (`worker` with no other argument): advertise this container's own address unless
-# LOCUST_HTTP_HOST / LOCUST_HTTP_ADVERTISE is set, so `--scale worker=N` gives N distinct etcd keys
-# (today the worker's key is <prefix><host>:<port> and --host is required).
-# TODO(issue 15 item 1): once the worker detects its address itself, this branch becomes a no-op.
+# Entrypoint of the locust-http image (deploy/Containerfile): runs the given command. A fleet
+# worker needs nothing but LOCUST_HTTP_ETCD: it finds its own address from its route to etcd
+# (or LOCUST_HTTP_ADVERTISE) and registers under a fresh unique id, so `--scale worker=N` gives
+# N workers.
 set -eu
-if [ "${1:-}" = "worker" ] && [ "$#" -eq 1 ] && [ -z "${LOCUST_HTTP_HOST:-}" ]; then
-    LOCUST_HTTP_HOST="${LOCUST_HTTP_ADVERTISE:-$(hostname -i | cut -d' ' -f1)}"
-    export LOCUST_HTTP_HOST
-fi
 exec "$@"

@@ -20,9 +20,10 @@ pub fn normalize_prefix(prefix: &str) -> String {
     format!("{}/", prefix.trim_end_matches('/'))
 }
 
-/// The key of the worker serving gRPC on `host:port`.
-pub fn worker_key(prefix: &str, host: &str, port: u16) -> String {
-    format!("{}{}", normalize_prefix(prefix), address(host, port))
+/// The key of the worker whose id is `id` (unique per process start: two workers never share
+/// a key, whatever their addresses).
+pub fn worker_key(prefix: &str, id: &str) -> String {
+    format!("{}{id}", normalize_prefix(prefix))
 }
 
 /// `host:port`, with brackets around an IPv6 host.
@@ -147,10 +148,10 @@ mod tests {
     #[test]
     fn keys_and_records() {
         assert_eq!(
-            worker_key("/locust-http/workers", "10.0.0.7", 3000),
-            "/locust-http/workers/10.0.0.7:3000"
+            worker_key("/locust-http/workers", "vm_0123"),
+            "/locust-http/workers/vm_0123"
         );
-        assert_eq!(worker_key("/x/", "::1", 1), "/x/[::1]:1");
+        assert_eq!(worker_key("/x", "w"), "/x/w");
         assert_eq!(
             parse_endpoints("a:1, https://b:2,"),
             ["http://a:1", "https://b:2"]

@@ -855,7 +855,8 @@ impl FleetWorker {
     /// unless `extra` sets credentials itself.
     pub async fn start(dir: &Path, name: &str, etcd: &str, extra: &[&str]) -> FleetWorker {
         let mut cmd = Command::new(bin("worker"));
-        cmd.args(["--etcd-addr", etcd, "--host", "127.0.0.1", "--port", "0"])
+        // No --advertise: the address is found from the route to etcd (127.0.0.1 here).
+        cmd.args(["--etcd-addr", etcd, "--port", "0"])
             .args(extra)
             .env("WORKER_LOG", "info,worker=debug")
             .env("NO_COLOR", "1");
@@ -893,7 +894,7 @@ impl FleetWorker {
     pub async fn id(&self) -> String {
         self.id
             .get_or_init(|| async {
-                let key = self.key();
+                let key = self.key().await;
                 eventually(
                     Duration::from_secs(15),
                     "the worker's etcd record",
@@ -947,8 +948,25 @@ impl FleetWorker {
             .expect("the worker's answer opens")
     }
 
-    pub fn key(&self) -> String {
-        format!("/locust-http/workers/127.0.0.1:{}", self.port)
+    /// The worker's etcd key (`/locust-http/workers/<id>`), from the line it logs when it
+    /// registers.
+    pub async fn key(&self) -> String {
+        eventually(
+            Duration::from_secs(15),
+            "the worker to register in etcd",
+            || async {
+                let log = self.proc.log_text();
+                let line = log.lines().find(|l| l.contains("registered in etcd"))?;
+                let rest = &line[line.find(" key=")? + " key=".len()..];
+                Some(
+                    rest.split_whitespace()
+                        .next()?
+                        .trim_matches('"')
+                        .to_string(),
+                )
+            },
+        )
+        .await
     }
 
     /// A gRPC client (waits until the worker answers).
@@ -1233,7 +1251,7 @@ impl Cluster {
     /// the bridge lists it. Returns its index in [`Cluster::workers`].
     pub async fn add_worker(&mut self, name: &str, extra: &[&str]) -> usize {
         let w = FleetWorker::start(&self.dir, name, &self.etcd().endpoint(), extra).await;
-        let key = w.key();
+        let key = w.key().await;
         let address = format!("127.0.0.1:{}", w.port);
         eventually(
             Duration::from_secs(15),

@@ -42,8 +42,9 @@ async fn workers_register_and_leave_etcd() {
         "{:?}",
         started.elapsed()
     );
-    let (record, _) =
-        contract::etcd::decode_record(&w1.key(), keys[&w1.key()].as_bytes(), None).unwrap();
+    let (k1, k2, k3) = (w1.key().await, w2.key().await, w3.key().await);
+    assert!(k1 != k2 && k2 != k3 && k1 != k3, "one key per worker");
+    let (record, _) = contract::etcd::decode_record(&k1, keys[&k1].as_bytes(), None).unwrap();
     assert_eq!(record.address, format!("127.0.0.1:{}", w1.port));
     assert_eq!(record.labels.get("team").map(String::as_str), Some("a"));
     assert_eq!(
@@ -58,11 +59,7 @@ async fn workers_register_and_leave_etcd() {
     eventually(
         Duration::from_secs(14),
         "the killed worker's key to expire",
-        || async {
-            etcd.keys(PREFIX)
-                .await
-                .filter(|k| !k.contains_key(&w1.key()))
-        },
+        || async { etcd.keys(PREFIX).await.filter(|k| !k.contains_key(&k1)) },
     )
     .await;
     assert!(
@@ -77,11 +74,7 @@ async fn workers_register_and_leave_etcd() {
     eventually(
         Duration::from_secs(5),
         "the stopped worker's key to go",
-        || async {
-            etcd.keys(PREFIX)
-                .await
-                .filter(|k| !k.contains_key(&w2.key()))
-        },
+        || async { etcd.keys(PREFIX).await.filter(|k| !k.contains_key(&k2)) },
     )
     .await;
     assert!(
@@ -90,7 +83,7 @@ async fn workers_register_and_leave_etcd() {
         termed.elapsed()
     );
     assert!(w2.proc.wait(Duration::from_secs(5)).await.success());
-    assert!(etcd.keys(PREFIX).await.unwrap().contains_key(&w3.key()));
+    assert!(etcd.keys(PREFIX).await.unwrap().contains_key(&k3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -476,14 +469,15 @@ async fn an_etcd_outage_neither_stops_load_nor_loses_workers() {
         target.total() > served_before + 100,
         "load stopped while etcd was down"
     );
+    let mut wkeys = Vec::new();
+    for w in &workers {
+        wkeys.push(w.key().await);
+    }
     etcd.restart().await;
     let back = Instant::now();
     eventually(Duration::from_secs(10), "both keys again", || async {
         let keys = etcd.keys(PREFIX).await?;
-        workers
-            .iter()
-            .all(|w| keys.contains_key(&w.key()))
-            .then_some(())
+        wkeys.iter().all(|k| keys.contains_key(k)).then_some(())
     })
     .await;
     assert!(
@@ -559,11 +553,12 @@ async fn grpc_over_tls_with_client_certificates() {
         ],
     )
     .await;
+    let wkey = w.key().await;
     let record = eventually(Duration::from_secs(10), "the TLS worker's key", || async {
-        etcd.keys(PREFIX).await?.get(&w.key()).cloned()
+        etcd.keys(PREFIX).await?.get(&wkey).cloned()
     })
     .await;
-    let (record, _) = contract::etcd::decode_record(&w.key(), record.as_bytes(), None).unwrap();
+    let (record, _) = contract::etcd::decode_record(&wkey, record.as_bytes(), None).unwrap();
     assert!(record.tls);
 
     let endpoint = |tls: ClientTlsConfig| {

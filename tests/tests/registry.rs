@@ -26,7 +26,7 @@ async fn a_hijacked_or_deleted_key_is_restored() {
     let dir = test_dir("registry_restore");
     let etcd = Etcd::start(&dir).await;
     let w = FleetWorker::start(&dir, "w", &etcd.endpoint(), &[]).await;
-    let key = w.key();
+    let key = w.key().await;
     let (original, lease) = eventually(Duration::from_secs(15), "the worker's key", || async {
         value_and_lease(&etcd, &key).await
     })
@@ -66,9 +66,8 @@ async fn a_hijacked_or_deleted_key_is_restored() {
 async fn a_key_held_by_another_is_never_overwritten() {
     let dir = test_dir("registry_clash");
     let etcd = Etcd::start(&dir).await;
-    // Someone already holds the key the worker would take.
-    let port = free_port();
-    let key = format!("{PREFIX}127.0.0.1:{port}");
+    // Someone already holds the key of the id the worker is told to take.
+    let key = format!("{PREFIX}forced-id");
     let theirs = r#"{"record":{"id":"other","address":"127.0.0.1:1","version":"0","cpus":1,"started_at":0.0}}"#;
     etcd_client(&etcd)
         .await
@@ -77,8 +76,8 @@ async fn a_key_held_by_another_is_never_overwritten() {
         .unwrap();
 
     let mut cmd = std::process::Command::new(bin("worker"));
-    cmd.args(["--etcd-addr", &etcd.endpoint(), "--host", "127.0.0.1"])
-        .args(["--port", &port.to_string()])
+    cmd.args(["--etcd-addr", &etcd.endpoint(), "--id", "forced-id"])
+        .args(["--port", "0"])
         .env("LOCUST_HTTP_TOKEN", FLEET_TOKEN)
         .env("NO_COLOR", "1");
     let w = Proc::spawn(cmd, &dir, "w");
@@ -93,4 +92,36 @@ async fn a_key_held_by_another_is_never_overwritten() {
         .expect("the key is still there");
     assert_eq!(v, theirs, "the other holder's record is untouched");
     assert_eq!(lease, 0);
+}
+
+/// One command line, started three times (as `--scale worker=3` or three hosts would): three
+/// workers, three keys, each record with the address found from the route to etcd.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_command_line_started_three_times_gives_three_workers() {
+    let dir = test_dir("registry_three");
+    let etcd = Etcd::start(&dir).await;
+    let start = |name: &str| {
+        let mut cmd = std::process::Command::new(bin("worker"));
+        cmd.args(["--etcd-addr", &etcd.endpoint(), "--port", "0"])
+            .env("LOCUST_HTTP_TOKEN", FLEET_TOKEN)
+            .env("NO_COLOR", "1");
+        Proc::spawn(cmd, &dir, name)
+    };
+    let _workers = [start("a"), start("b"), start("c")];
+    let keys = eventually(Duration::from_secs(15), "three keys", || async {
+        etcd.keys(PREFIX).await.filter(|k| k.len() == 3)
+    })
+    .await;
+    let mut addresses = std::collections::BTreeSet::new();
+    for (key, value) in &keys {
+        let (record, _) = contract::etcd::decode_record(key, value.as_bytes(), None).unwrap();
+        assert!(key.ends_with(&record.id), "{key} is the record's id");
+        assert!(
+            record.address.starts_with("127.0.0.1:"),
+            "{}",
+            record.address
+        );
+        addresses.insert(record.address);
+    }
+    assert_eq!(addresses.len(), 3, "three distinct workers");
 }

@@ -54,9 +54,21 @@ pub struct FleetArgs {
     #[arg(long, env = "LOCUST_HTTP_ETCD", value_name = "ADDRS", required = true)]
     pub etcd_addr: Option<String>,
 
-    /// This worker's own address, as the bridge should reach it (registered in etcd).
-    #[arg(long, env = "LOCUST_HTTP_HOST", value_name = "HOST", required = true)]
-    pub host: Option<String>,
+    /// This worker's own address, as the bridge should reach it (registered in etcd). Default:
+    /// the local address of this host's route to etcd. `--host` is an alias.
+    #[arg(
+        long,
+        visible_alias = "host",
+        env = "LOCUST_HTTP_ADVERTISE",
+        value_name = "HOST"
+    )]
+    pub advertise: Option<String>,
+
+    /// This worker's id in etcd (its key is `<prefix><id>`). Default: a fresh unique id per
+    /// start, so one command line started N times gives N workers; a given id already held by
+    /// another worker is refused.
+    #[arg(long, env = "LOCUST_HTTP_WORKER_ID", value_name = "ID")]
+    pub id: Option<String>,
 
     /// gRPC port (0 = any free port).
     #[arg(
@@ -164,9 +176,15 @@ pub struct RunArgs {
     )]
     pub master_port: u16,
 
-    /// Base URL that replaces the plan's `host` (the master's -H still wins when it gives one).
-    #[arg(long, value_name = "URL")]
-    pub host: Option<String>,
+    /// Base URL of the system under test, replacing the plan's `host` (a master's `-H` still
+    /// wins when it gives one). `--host` is an alias, as in Locust.
+    #[arg(
+        long,
+        visible_alias = "host",
+        env = "LOCUST_HTTP_TARGET",
+        value_name = "URL"
+    )]
+    pub target: Option<String>,
 
     /// Set or override a plan variable (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_key_value)]

@@ -53,9 +53,9 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<u
         None
     };
     let mut plan = load_plan(&args.plan, &args.vars)?;
-    if let Some(host) = &args.host {
+    if let Some(host) = &args.target {
         contract::plan::check_base_url(host).map_err(|e| LoadError {
-            path: "--host".into(),
+            path: "--target".into(),
             errors: vec![e],
         })?;
         plan.host = Some(host.clone());

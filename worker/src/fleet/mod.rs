@@ -1,4 +1,4 @@
-//! Fleet mode: `worker --etcd-addr E --host H [--port 3000]`.
+//! Fleet mode: `worker --etcd-addr E [--advertise H] [--port 3000]`.
 //!
 //! The worker serves the gRPC `Worker` service (plus health and reflection) on `H:port`,
 //! registers `<prefix><H>:<port>` in etcd under a lease, and runs whatever plan it is applied
@@ -50,6 +50,8 @@ pub struct FleetConfig {
     pub max_users: u32,
     /// `--metrics-addr`.
     pub metrics_addr: Option<SocketAddr>,
+    /// `--id`, or a fresh node id.
+    pub id: String,
 }
 
 /// PEM contents for the gRPC server's TLS.
@@ -76,12 +78,17 @@ impl FleetConfig {
             .etcd_addr
             .as_deref()
             .context("--etcd-addr is required")?;
-        let host = args
-            .host
-            .clone()
-            .context("--host is required (this worker's own address)")?;
         let endpoints = etcd::parse_endpoints(etcd_addr);
         anyhow::ensure!(!endpoints.is_empty(), "--etcd-addr names no endpoint");
+        let host = match &args.advertise {
+            Some(h) => h.clone(),
+            None => route_to(&endpoints[0]).with_context(|| {
+                format!(
+                    "cannot find this host's address towards etcd ({}); give it with --advertise",
+                    endpoints[0]
+                )
+            })?,
+        };
         let listen_host = match &args.listen {
             Some(l) => l.clone(),
             None if host.parse::<std::net::IpAddr>().is_ok() => host.clone(),
@@ -148,8 +155,44 @@ impl FleetConfig {
             allow,
             max_users: args.max_users,
             metrics_addr: args.metrics_addr,
+            id: match &args.id {
+                Some(id) => {
+                    anyhow::ensure!(
+                        !id.is_empty()
+                            && id.len() <= 128
+                            && id
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+                        "--id must be 1-128 characters of letters, digits, '.', '_' and '-'"
+                    );
+                    id.clone()
+                }
+                None => crate::locust::node::node_id(),
+            },
         })
     }
+}
+
+/// The local address this host uses to reach `endpoint` (an etcd URL): what the bridge, which
+/// also reaches etcd, most likely reaches this worker at. No packet is sent (a UDP "connect"
+/// only picks the route).
+fn route_to(endpoint: &str) -> anyhow::Result<String> {
+    use std::net::ToSocketAddrs;
+    let url = url::Url::parse(endpoint)?;
+    let host = url.host_str().context("no host")?;
+    let port = url.port_or_known_default().unwrap_or(2379);
+    let remote = (host.trim_matches(|c| c == '[' || c == ']'), port)
+        .to_socket_addrs()?
+        .next()
+        .context("the name resolves to nothing")?;
+    let local: SocketAddr = if remote.is_ipv4() {
+        "0.0.0.0:0".parse()?
+    } else {
+        "[::]:0".parse()?
+    };
+    let socket = std::net::UdpSocket::bind(local)?;
+    socket.connect(remote)?;
+    Ok(socket.local_addr()?.ip().to_string())
 }
 
 /// Runs the fleet worker on a bound listener until `shutdown`.
@@ -168,7 +211,7 @@ pub async fn run(
         allow = allow.deny(&listener.local_addr()?.ip().to_string(), port);
     }
     let allow = Some(Arc::new(allow));
-    let id = crate::locust::node::node_id();
+    let id = cfg.id.clone();
     let tracker = TaskTracker::new();
     let sessions = shutdown.child_token();
     let client = engine::http_client(allow.clone()).context("cannot build the HTTP client")?;
@@ -189,7 +232,7 @@ pub async fn run(
         sessions.clone(),
     ));
 
-    let key = etcd::worker_key(&cfg.prefix, &cfg.host, port);
+    let key = etcd::worker_key(&cfg.prefix, &id);
     let record = WorkerRecord {
         id: id.clone(),
         address: etcd::address(&cfg.host, port),
