@@ -1,5 +1,5 @@
 //! The compiled form of a plan: immutable, shared by every user, built only by
-//! [`compile`](super::compile). URLs are resolved where they can be, static headers and bodies
+//! [`compile`](mod@super::compile). URLs are resolved where they can be, static headers and bodies
 //! pre-built, templates bound to variable slots, regexes and JSONPaths compiled, and every request
 //! points into the plan's table of statistics rows ([`StatRow`], by [`RowId`]).
 

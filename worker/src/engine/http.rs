@@ -1,9 +1,9 @@
 //! Sending one compiled step and judging its response.
 //!
-//! [`run_step`] renders the step with the user's variables (through [`request`](super::request)),
-//! sends it on the shared connection pool, reads the whole body, judges it (through
-//! [`checks`](super::checks)), and measures it honestly: the clock starts before the request is
-//! built and stops after the last body byte.
+//! [`run_step`] renders the step with the user's variables (through `engine::request`), sends it
+//! on the shared connection pool, reads the whole body, judges it (through `engine::checks`), and
+//! measures it honestly: the clock starts before the request is built and stops after the last
+//! body byte.
 //! With `capture`, it also returns a [`Trace`] of everything (for `--once` and the UI's Send);
 //! without it, nothing but the outcome is kept.
 

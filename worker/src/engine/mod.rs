@@ -7,7 +7,8 @@
 //! 4. [`feed`]: the plan's data rows handed to users; [`limiter`]: the `max_rps` slots.
 //! 5. [`compiled`]: the compiled types ([`CompiledPlan`] and its parts, the [`StatRow`] table).
 //! 6. [`request`]: URL resolution and rendering a step into a request.
-//! 7. [`compile`]: the compiler (a plan becomes a [`CompiledPlan`]); uses `request` for URLs.
+//! 7. [`compile`](mod@compile): the compiler (a plan becomes a [`CompiledPlan`]); uses
+//!    `request` for URLs.
 //! 8. [`checks`]: assertions and extractors, as verdicts.
 //! 9. [`http`]: sending a step and reading its response, with an optional [`Trace`]; uses
 //!    `request` and `checks`.
