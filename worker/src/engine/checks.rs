@@ -4,15 +4,20 @@
 //! fails), then the other assertions in plan order, then the extractors. The step's failure is
 //! the first thing that failed; its text is short and stable (no response values in it), so
 //! identical failures merge into one row of the master's failures table.
+//!
+//! A check returns a [`Verdict`]; its description ("assert status 201") is built only for a
+//! failure or a trace. The body is parsed as JSON at most once per response, and only when a
+//! check or extractor asks for it ([`LazyJson`]); checks read the parsed value by reference.
 
+use std::cell::OnceCell;
+use std::fmt;
 use std::sync::Arc;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::compile::{Check, CompiledStep, Source};
-use super::http::{AssertionResult, Trace};
-use super::outcome::Failure;
+use super::compiled::{Check, CompiledStep, Source};
+use super::outcome::{AssertionResult, Failure, Trace};
 use super::template::Vars;
 
 /// The parts of a response that checks read.
@@ -24,43 +29,111 @@ pub struct Response<'a> {
     pub response_time_ms: f64,
 }
 
+/// A response body, parsed as JSON on first use and never again.
+#[derive(Debug)]
+pub struct LazyJson<'a> {
+    body: &'a [u8],
+    parsed: OnceCell<Option<Value>>,
+}
+
+impl<'a> LazyJson<'a> {
+    pub fn new(body: &'a [u8]) -> LazyJson<'a> {
+        LazyJson {
+            body,
+            parsed: OnceCell::new(),
+        }
+    }
+
+    /// The body as JSON; `None` when it is not JSON.
+    pub fn get(&self) -> Option<&Value> {
+        self.parsed
+            .get_or_init(|| serde_json::from_slice(self.body).ok())
+            .as_ref()
+    }
+
+    /// True once something asked for the JSON.
+    pub fn was_parsed(&self) -> bool {
+        self.parsed.get().is_some()
+    }
+}
+
+/// Why a check failed: short and stable (no response values), so identical failures merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The status was not one of the expected ones.
+    Got(u16),
+    NotFound,
+    Found,
+    NotJson,
+    DifferentValue,
+    NoSuchHeader,
+    TooSlow,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Got(status) => write!(f, "got {status}"),
+            Problem::NotFound => f.write_str("not found"),
+            Problem::Found => f.write_str("found"),
+            Problem::NotJson => f.write_str("body is not JSON"),
+            Problem::DifferentValue => f.write_str("different value"),
+            Problem::NoSuchHeader => f.write_str("no such header"),
+            Problem::TooSlow => f.write_str("too slow"),
+        }
+    }
+}
+
+/// A check's verdict: passed, or the problem.
+pub type Verdict = Result<(), Problem>;
+
 /// Applies the step's assertions and extractors; returns the step's failure, if any.
 pub fn judge(
     step: &CompiledStep,
     r: &Response<'_>,
     vars: &mut Vars,
+    trace: Option<&mut Trace>,
+) -> Option<Failure> {
+    judge_with(step, r, &LazyJson::new(r.body), vars, trace)
+}
+
+fn judge_with(
+    step: &CompiledStep,
+    r: &Response<'_>,
+    json: &LazyJson<'_>,
+    vars: &mut Vars,
     mut trace: Option<&mut Trace>,
 ) -> Option<Failure> {
-    let mut json: Option<Option<Value>> = None;
-    let mut parsed = || -> Option<Value> {
-        json.get_or_insert_with(|| serde_json::from_slice(r.body).ok())
-            .clone()
-    };
     let mut failure = None;
     let has_status_check = step.checks.iter().any(|c| matches!(c, Check::Status(_)));
     if !has_status_check && r.status >= 400 {
         failure = Some(Failure::Status(r.status));
     }
     for check in &step.checks {
-        let (description, problem) = evaluate(check, r, &mut parsed);
+        // Once the step has failed, later verdicts only matter to a trace.
+        if failure.is_some() && trace.is_none() {
+            break;
+        }
+        let verdict = verdict(check, r, json);
         if let Some(t) = trace.as_deref_mut() {
+            let assertion = describe(check);
             t.assertions.push(AssertionResult {
-                assertion: description.clone(),
-                passed: problem.is_none(),
-                message: problem.as_ref().map(|p| format!("{description}: {p}")),
+                message: verdict.err().map(|p| format!("{assertion}: {p}")),
+                passed: verdict.is_ok(),
+                assertion,
             });
         }
         if failure.is_none()
-            && let Some(p) = problem
+            && let Err(p) = verdict
         {
-            failure = Some(Failure::message(format!("{description}: {p}")));
+            failure = Some(Failure::message(format!("{}: {p}", describe(check))));
         }
     }
     if failure.is_some() {
         return failure;
     }
     for e in &step.extract {
-        match extract(&e.source, r, &mut parsed) {
+        match extract(&e.source, r, json) {
             Ok(value) => {
                 if let Some(t) = trace.as_deref_mut() {
                     t.extracted.push((e.name.clone(), value.clone()));
@@ -73,11 +146,39 @@ pub fn judge(
     None
 }
 
-fn evaluate(
-    check: &Check,
-    r: &Response<'_>,
-    json: &mut impl FnMut() -> Option<Value>,
-) -> (String, Option<String>) {
+/// Judges one check against a response.
+pub fn verdict(check: &Check, r: &Response<'_>, json: &LazyJson<'_>) -> Verdict {
+    let fail_unless = |ok: bool, problem: Problem| if ok { Ok(()) } else { Err(problem) };
+    match check {
+        Check::Status(codes) => fail_unless(codes.contains(&r.status), Problem::Got(r.status)),
+        Check::BodyContains(s) => fail_unless(contains(r.body, s.as_bytes()), Problem::NotFound),
+        Check::JsonExists(path, _, exists) => {
+            let v = json.get().ok_or(Problem::NotJson)?;
+            match (!path.query(v).is_empty(), exists) {
+                (true, false) => Err(Problem::Found),
+                (false, true) => Err(Problem::NotFound),
+                _ => Ok(()),
+            }
+        }
+        Check::JsonEquals(path, _, want) => {
+            let v = json.get().ok_or(Problem::NotJson)?;
+            let got = path.query(v).first().ok_or(Problem::NotFound)?;
+            fail_unless(values_equal(got, want), Problem::DifferentValue)
+        }
+        Check::HeaderEquals(name, want) => {
+            let got = header(r.headers, name).ok_or(Problem::NoSuchHeader)?;
+            fail_unless(got == want, Problem::DifferentValue)
+        }
+        Check::HeaderContains(name, want) => {
+            let got = header(r.headers, name).ok_or(Problem::NoSuchHeader)?;
+            fail_unless(got.contains(want.as_str()), Problem::NotFound)
+        }
+        Check::ResponseTimeUnder(ms) => fail_unless(r.response_time_ms < *ms, Problem::TooSlow),
+    }
+}
+
+/// What a check asserts, in words ("assert status 201 or 202").
+pub fn describe(check: &Check) -> String {
     match check {
         Check::Status(codes) => {
             let want = codes
@@ -85,73 +186,20 @@ fn evaluate(
                 .map(u16::to_string)
                 .collect::<Vec<_>>()
                 .join(" or ");
-            let ok = codes.contains(&r.status);
-            (
-                format!("assert status {want}"),
-                (!ok).then(|| format!("got {}", r.status)),
-            )
+            format!("assert status {want}")
         }
-        Check::BodyContains(s) => {
-            let ok = memchr_find(r.body, s.as_bytes());
-            (
-                format!("assert body contains {s:?}"),
-                (!ok).then(|| "not found".to_string()),
-            )
-        }
-        Check::JsonExists(path, text, exists) => {
-            let description = if *exists {
-                format!("assert {text} exists")
-            } else {
-                format!("assert {text} does not exist")
-            };
-            let problem = match json() {
-                None => Some("body is not JSON".to_string()),
-                Some(v) => {
-                    let found = !path.query(&v).is_empty();
-                    match (found, exists) {
-                        (true, false) => Some("found".to_string()),
-                        (false, true) => Some("not found".to_string()),
-                        _ => None,
-                    }
-                }
-            };
-            (description, problem)
-        }
-        Check::JsonEquals(path, text, want) => {
-            let description = format!("assert {text} == {want}");
-            let problem = match json() {
-                None => Some("body is not JSON".to_string()),
-                Some(v) => match path.query(&v).first() {
-                    None => Some("not found".to_string()),
-                    Some(got) if values_equal(got, want) => None,
-                    Some(_) => Some("different value".to_string()),
-                },
-            };
-            (description, problem)
-        }
-        Check::HeaderEquals(name, want) => {
-            let got = r.headers.get(name).and_then(|v| v.to_str().ok());
-            let problem = match got {
-                None => Some("no such header".to_string()),
-                Some(g) if g == want => None,
-                Some(_) => Some("different value".to_string()),
-            };
-            (format!("assert header {name} == {want:?}"), problem)
-        }
-        Check::HeaderContains(name, want) => {
-            let got = r.headers.get(name).and_then(|v| v.to_str().ok());
-            let problem = match got {
-                None => Some("no such header".to_string()),
-                Some(g) if g.contains(want.as_str()) => None,
-                Some(_) => Some("not found".to_string()),
-            };
-            (format!("assert header {name} contains {want:?}"), problem)
-        }
-        Check::ResponseTimeUnder(ms) => (
-            format!("assert response time under {ms} ms"),
-            (r.response_time_ms >= *ms).then(|| "too slow".to_string()),
-        ),
+        Check::BodyContains(s) => format!("assert body contains {s:?}"),
+        Check::JsonExists(_, text, true) => format!("assert {text} exists"),
+        Check::JsonExists(_, text, false) => format!("assert {text} does not exist"),
+        Check::JsonEquals(_, text, want) => format!("assert {text} == {want}"),
+        Check::HeaderEquals(name, want) => format!("assert header {name} == {want:?}"),
+        Check::HeaderContains(name, want) => format!("assert header {name} contains {want:?}"),
+        Check::ResponseTimeUnder(ms) => format!("assert response time under {ms} ms"),
     }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &reqwest::header::HeaderName) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// A JSON value compared to an expected one; a number-looking string equals the number.
@@ -165,19 +213,15 @@ fn values_equal(got: &Value, want: &Value) -> bool {
     }
 }
 
-fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn extract(
-    source: &Source,
-    r: &Response<'_>,
-    json: &mut impl FnMut() -> Option<Value>,
-) -> Result<String, String> {
+fn extract(source: &Source, r: &Response<'_>, json: &LazyJson<'_>) -> Result<String, String> {
     match source {
         Source::Json(path, text) => {
-            let v = json().ok_or("body is not JSON")?;
-            match path.query(&v).first() {
+            let v = json.get().ok_or("body is not JSON")?;
+            match path.query(v).first() {
                 Some(Value::String(s)) => Ok(s.clone()),
                 Some(other) => Ok(other.to_string()),
                 None => Err(format!("{text} matched nothing")),
@@ -190,10 +234,7 @@ fn extract(
                 .map(|m| m.as_str().to_string())
                 .ok_or_else(|| format!("regex {:?} did not match", re.as_str()))
         }
-        Source::Header(name) => r
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
+        Source::Header(name) => header(r.headers, name)
             .map(str::to_string)
             .ok_or_else(|| format!("no header {name}")),
         Source::Status => Ok(r.status.to_string()),
@@ -204,7 +245,6 @@ fn extract(
 mod tests {
     use super::*;
     use crate::engine::compile::compile;
-    use crate::stats::Stats;
     use contract::Plan;
 
     fn step(extra: &str) -> (crate::engine::CompiledPlan, Vars) {
@@ -212,7 +252,7 @@ mod tests {
             r#"{{"name": "p", "host": "http://h", "transactions": [{{"name": "t", "steps": [
                 {{"name": "s", "method": "GET", "url": "/" {extra}}}]}}]}}"#
         );
-        let plan = compile(&Plan::from_json(&json).unwrap(), None, &Stats::new()).unwrap();
+        let plan = compile(&Plan::from_json(&json).unwrap(), None).unwrap();
         let vars = plan.vars.vars();
         (plan, vars)
     }
@@ -335,5 +375,65 @@ mod tests {
             f.unwrap().to_string(),
             "extract token: $.token matched nothing"
         );
+    }
+
+    fn response<'a>(status: u16, headers: &'a HeaderMap, body: &'a str) -> Response<'a> {
+        Response {
+            status,
+            headers,
+            body: body.as_bytes(),
+            response_time_ms: 12.0,
+        }
+    }
+
+    #[test]
+    fn the_body_is_parsed_only_when_asked_and_then_once() {
+        let headers = HeaderMap::new();
+        let body = r#"{"id": 7}"#;
+        let r = response(200, &headers, body);
+        // Status, header and status extractors never parse.
+        let (plan, mut vars) = step(
+            r#", "assert": [{"status": 200}, {"header": "x", "equals": "y"}], "extract": [{"var": "s", "status": true}]"#,
+        );
+        let json = LazyJson::new(r.body);
+        let f = judge_with(&plan.transactions[0].steps[0], &r, &json, &mut vars, None);
+        assert_eq!(
+            f.unwrap().to_string(),
+            "assert header x == \"y\": no such header"
+        );
+        assert!(!json.was_parsed());
+        // A failed step does not read the body for later checks unless it is traced.
+        let (plan, mut vars) =
+            step(r#", "assert": [{"status": 201}, {"json": "$.id", "exists": true}]"#);
+        let json = LazyJson::new(r.body);
+        assert!(judge_with(&plan.transactions[0].steps[0], &r, &json, &mut vars, None).is_some());
+        assert!(!json.was_parsed());
+        // Two checks and an extractor share one parse, by reference.
+        let (plan, mut vars) = step(
+            r#", "assert": [{"json": "$.id", "exists": true}, {"json": "$.id", "equals": 7}], "extract": [{"var": "id", "json": "$.id"}]"#,
+        );
+        let json = LazyJson::new(r.body);
+        assert_eq!(
+            judge_with(&plan.transactions[0].steps[0], &r, &json, &mut vars, None),
+            None
+        );
+        assert!(json.was_parsed());
+        assert!(std::ptr::eq(json.get().unwrap(), json.get().unwrap()));
+    }
+
+    #[test]
+    fn verdicts_carry_no_text_and_descriptions_are_separate() {
+        let headers = HeaderMap::new();
+        let (plan, _) =
+            step(r#", "assert": [{"status": [200, 201]}, {"response_time_under_ms": 5}]"#);
+        let checks = &plan.transactions[0].steps[0].checks;
+        let r = response(404, &headers, "");
+        let json = LazyJson::new(r.body);
+        assert_eq!(verdict(&checks[0], &r, &json), Err(Problem::Got(404)));
+        assert_eq!(verdict(&checks[1], &r, &json), Err(Problem::TooSlow));
+        assert_eq!(describe(&checks[0]), "assert status 200 or 201");
+        assert_eq!(describe(&checks[1]), "assert response time under 5 ms");
+        let r = response(201, &headers, "");
+        assert_eq!(verdict(&checks[0], &r, &json), Ok(()));
     }
 }

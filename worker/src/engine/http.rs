@@ -1,23 +1,23 @@
 //! Sending one compiled step and judging its response.
 //!
-//! [`run_step`] renders the step's templates with the user's variables, sends it on the shared
-//! connection pool, reads the whole body, applies assertions and extractors, and measures it
-//! honestly: the clock starts before the request is built and stops after the last body byte.
+//! [`run_step`] renders the step with the user's variables (through `engine::request`), sends it
+//! on the shared connection pool, reads the whole body, judges it (through `engine::checks`), and
+//! measures it honestly: the clock starts before the request is built and stops after the last
+//! body byte.
 //! With `capture`, it also returns a [`Trace`] of everything (for `--once` and the UI's Send);
 //! without it, nothing but the outcome is kept.
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rand::rngs::SmallRng;
 use reqwest::cookie::CookieStore;
-use reqwest::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
-use serde::Serialize;
+use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
 
 use super::allow::AllowList;
 use super::checks;
-use super::compile::{CompiledBody, CompiledStep, JsonTpl, UrlSource, no_host, resolve_url};
-use super::outcome::Failure;
+use super::compiled::CompiledStep;
+use super::outcome::{Failure, Outcome, Trace};
+use super::request::{Prepared, prepare};
 use super::template::Vars;
 
 /// Bodies kept in a trace are cut at this size.
@@ -35,47 +35,6 @@ pub fn http_client(
         .build()
 }
 
-/// What happened to one request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub status: Option<u16>,
-    /// Milliseconds from just before sending to the last body byte (or the error).
-    pub response_time_ms: f64,
-    pub content_length: u64,
-    pub failure: Option<Failure>,
-    /// False when the request never left (a template or URL problem): the target saw nothing.
-    pub sent: bool,
-}
-
-/// Everything about one request and its response, for people to read.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Trace {
-    pub step: String,
-    pub method: String,
-    pub url: String,
-    pub request_headers: Vec<(String, String)>,
-    pub request_body: Option<String>,
-    pub status: Option<u16>,
-    pub reason: Option<String>,
-    pub response_headers: Vec<(String, String)>,
-    pub response_body: Option<String>,
-    pub response_body_truncated: bool,
-    pub response_time_ms: f64,
-    pub content_length: u64,
-    pub extracted: Vec<(String, String)>,
-    pub assertions: Vec<AssertionResult>,
-    pub error: Option<String>,
-}
-
-/// One assertion's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AssertionResult {
-    pub assertion: String,
-    pub passed: bool,
-    /// Why it failed (the failure text reported to Locust).
-    pub message: Option<String>,
-}
-
 /// The user-side context of a request.
 #[derive(Debug)]
 pub struct StepContext<'a> {
@@ -87,111 +46,6 @@ pub struct StepContext<'a> {
     pub capture: bool,
     /// Hosts the request may go to (`--allow-target`); `None` = anywhere.
     pub allow: Option<&'a AllowList>,
-}
-
-/// A request ready to send.
-struct Prepared {
-    url: reqwest::Url,
-    headers: HeaderMap,
-    body: Option<Bytes>,
-}
-
-fn prepare(
-    step: &CompiledStep,
-    vars: &Vars,
-    rng: &mut SmallRng,
-    allow: Option<&AllowList>,
-) -> Result<Prepared, Failure> {
-    let mut url = match &step.url {
-        UrlSource::Fixed(u) => u.clone(),
-        UrlSource::NoHost => return Err(no_host()),
-        UrlSource::Template { tpl, base } => {
-            let text = tpl.render(vars, rng)?;
-            let url = resolve_url(&text, base.as_deref())
-                .map_err(|e| Failure::message(format!("bad url after templating: {e}")))?
-                .ok_or_else(no_host)?;
-            if let Some(why) = super::allow::refusal(allow, &url) {
-                return Err(Failure::message(why));
-            }
-            url
-        }
-    };
-    if !step.query.is_empty() {
-        let mut rendered = Vec::with_capacity(step.query.len());
-        for (k, t) in &step.query {
-            rendered.push((k.as_str(), t.render(vars, rng)?));
-        }
-        url.query_pairs_mut().extend_pairs(rendered);
-    }
-    let mut headers = step.headers.clone();
-    for (name, t) in &step.header_templates {
-        let value = t.render(vars, rng)?;
-        let value = HeaderValue::from_str(&value).map_err(|_| {
-            Failure::message(format!("header {name}: not a valid value after templating"))
-        })?;
-        headers.append(name.clone(), value);
-    }
-    let body = match &step.body {
-        CompiledBody::None => None,
-        CompiledBody::Fixed(b) => Some(b.clone()),
-        CompiledBody::Text(t) => Some(Bytes::from(t.render(vars, rng)?)),
-        CompiledBody::Json(t) => Some(Bytes::from(
-            serde_json::to_vec(&render_json(t, vars, rng)?).unwrap_or_default(),
-        )),
-        CompiledBody::Multipart { boundary, parts } => {
-            let mut out = String::new();
-            for part in parts {
-                out.push_str("--");
-                out.push_str(boundary);
-                out.push_str("\r\n");
-                out.push_str(&part.head);
-                out.push_str("\r\n");
-                part.content.render_into(&mut out, vars, rng)?;
-                out.push_str("\r\n");
-            }
-            out.push_str("--");
-            out.push_str(boundary);
-            out.push_str("--\r\n");
-            Some(Bytes::from(out))
-        }
-        CompiledBody::Form(fields) => {
-            let mut ser = url::form_urlencoded::Serializer::new(String::new());
-            for (k, t) in fields {
-                ser.append_pair(k, &t.render(vars, rng)?);
-            }
-            Some(Bytes::from(ser.finish()))
-        }
-    };
-    Ok(Prepared { url, headers, body })
-}
-
-/// The rendered body of a step, for tests.
-#[cfg(test)]
-pub(crate) fn prepare_for_test(step: &CompiledStep, vars: &Vars, rng: &mut SmallRng) -> Vec<u8> {
-    prepare(step, vars, rng, None)
-        .ok()
-        .and_then(|p| p.body)
-        .map(|b| b.to_vec())
-        .unwrap_or_default()
-}
-
-fn render_json(t: &JsonTpl, vars: &Vars, rng: &mut SmallRng) -> Result<serde_json::Value, Failure> {
-    Ok(match t {
-        JsonTpl::Fixed(v) => v.clone(),
-        JsonTpl::Str(t) => serde_json::Value::String(t.render(vars, rng)?),
-        JsonTpl::Array(items) => serde_json::Value::Array(
-            items
-                .iter()
-                .map(|i| render_json(i, vars, rng))
-                .collect::<Result<_, _>>()?,
-        ),
-        JsonTpl::Object(items) => serde_json::Value::Object(
-            items
-                .iter()
-                .map(|(k, i)| Ok((k.clone(), render_json(i, vars, rng)?)))
-                .collect::<Result<_, Failure>>()?,
-        ),
-    })
 }
 
 /// Sends one step and judges the response.

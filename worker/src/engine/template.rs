@@ -142,7 +142,7 @@ impl Tpl {
                     let _ = write!(out, "{}", uuid::Uuid::new_v4());
                 }
                 TPart::Builtin(Builtin::Timestamp) => {
-                    let _ = write!(out, "{}", crate::stats::unix_now() as i64);
+                    let _ = write!(out, "{}", super::outcome::unix_now() as i64);
                 }
                 TPart::Builtin(Builtin::IsoTimestamp) => out.push_str(&iso_now()),
                 TPart::Builtin(Builtin::RandomInt { lo, hi }) => {
@@ -162,7 +162,7 @@ impl Tpl {
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn iso_now() -> String {
-    let now = crate::stats::unix_now();
+    let now = super::outcome::unix_now();
     let secs = now.floor() as i64;
     let millis = ((now - now.floor()) * 1000.0) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));

@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+mod stats;
+
+pub use stats::{StatsEntry, StatsError, StatsPayload, stats_payload};
+
 /// The version we announce in `client_ready`: the exact master version, so the master logs nothing.
 pub const LOCUST_VERSION: &str = "2.47.0";
 
@@ -36,49 +40,6 @@ impl HeartbeatState {
 
 /// Per-class user counts, as `user_classes_count` on the wire.
 pub type ClassCounts = BTreeMap<String, u32>;
-
-/// One `StatsEntry` delta exactly as Locust serialises it (`StatsEntryDict`, stats.py).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatsEntry {
-    pub name: String,
-    pub method: String,
-    /// Newest sample in this delta; `None` only when there were no requests.
-    pub last_request_timestamp: Option<f64>,
-    pub start_time: f64,
-    pub num_requests: u64,
-    pub num_none_requests: u64,
-    pub num_failures: u64,
-    pub total_response_time: f64,
-    pub max_response_time: f64,
-    /// `None` when no timed samples: never 0 as a placeholder.
-    pub min_response_time: Option<f64>,
-    pub total_content_length: u64,
-    /// Bucketed milliseconds -> count. Counts sum to `num_requests - num_none_requests`.
-    pub response_times: BTreeMap<u64, u64>,
-    pub num_reqs_per_sec: BTreeMap<i64, u64>,
-    pub num_fail_per_sec: BTreeMap<i64, u64>,
-}
-
-/// One `StatsError` as the master merges it (by key).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatsError {
-    pub method: String,
-    pub name: String,
-    pub error: String,
-    pub occurrences: u64,
-    pub first_seen: f64,
-    pub last_seen: f64,
-}
-
-/// The `stats` message body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatsPayload {
-    pub stats: Vec<StatsEntry>,
-    pub stats_total: StatsEntry,
-    pub errors: BTreeMap<String, StatsError>,
-    pub user_classes_count: ClassCounts,
-    pub user_count: u32,
-}
 
 /// Messages the worker sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -400,60 +361,6 @@ mod tests {
         );
         // "heartbeat" + data map + node id, nothing else
         assert_eq!(v.as_array().unwrap().len(), 3);
-    }
-
-    #[test]
-    fn stats_histogram_keys_are_integers_and_min_is_nil_when_empty() {
-        let empty = StatsEntry {
-            name: "Aggregated".into(),
-            method: String::new(),
-            last_request_timestamp: None,
-            start_time: 1.5,
-            num_requests: 0,
-            num_none_requests: 0,
-            num_failures: 0,
-            total_response_time: 0.0,
-            max_response_time: 0.0,
-            min_response_time: None,
-            total_content_length: 0,
-            response_times: BTreeMap::new(),
-            num_reqs_per_sec: BTreeMap::new(),
-            num_fail_per_sec: BTreeMap::new(),
-        };
-        let mut entry = empty.clone();
-        entry.response_times.insert(150, 2);
-        let payload = StatsPayload {
-            stats: vec![entry],
-            stats_total: empty,
-            errors: BTreeMap::new(),
-            user_classes_count: ClassCounts::from([("Dummy".to_string(), 5)]),
-            user_count: 5,
-        };
-        let bytes = encode(&Outbound::Stats(Box::new(payload)), "w1").unwrap();
-        let v = rmpv::decode::read_value(&mut &bytes[..]).unwrap();
-        let data = &v.as_array().unwrap()[1];
-        let stats = map_get(data, "stats").unwrap().as_array().unwrap();
-        let rt = map_get(&stats[0], "response_times")
-            .unwrap()
-            .as_map()
-            .unwrap();
-        assert_eq!(rt[0].0, rmpv::Value::from(150u64));
-        let total = map_get(data, "stats_total").unwrap();
-        assert_eq!(map_get(total, "min_response_time"), Some(&rmpv::Value::Nil));
-        assert!(matches!(
-            map_get(total, "start_time"),
-            Some(rmpv::Value::F64(_))
-        ));
-        // The fixture of §1.4: {"response_times": {10: 1, 150: 2}} uses uint keys too.
-        let fixture = rmp_serde::to_vec_named(&BTreeMap::from([(
-            "response_times",
-            BTreeMap::from([(10u64, 1u64), (150, 2)]),
-        )]))
-        .unwrap();
-        assert_eq!(
-            fixture,
-            hex("81 ae 726573706f6e73655f74696d6573 82 0a 01 cc96 02")
-        );
     }
 
     #[test]

@@ -14,36 +14,19 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use contract::{FieldError, Plan};
+use contract::Plan;
 use futures::future::BoxFuture;
 use tokio::sync::{mpsc, watch};
 use tokio_util::task::TaskTracker;
 
 use crate::engine::{self, AllowList, CompiledPlan};
-use crate::locust::codec::{ClassCounts, StatsPayload};
+use crate::locust::codec::{self, ClassCounts, StatsPayload};
 use crate::locust::session::{Load, LoadEvent};
 use crate::stats::Stats;
 
 use users::{StopPolicy, Users};
 
-/// Why a plan cannot run on this worker.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum CompileError {
-    /// The plan (or the host it is combined with) is not valid.
-    #[error("invalid plan: {}", FieldError::join(.0))]
-    Invalid(Vec<FieldError>),
-    /// A target is outside `--allow-target`.
-    #[error("target not allowed: {}", FieldError::join(.0))]
-    NotAllowed(Vec<FieldError>),
-}
-
-impl CompileError {
-    pub fn field_errors(&self) -> &[FieldError] {
-        match self {
-            CompileError::Invalid(e) | CompileError::NotAllowed(e) => e,
-        }
-    }
-}
+pub use crate::engine::CompileError;
 
 /// Compiles `plan` for `host` (`None`: the plan's own) under `allow`. The one place the engine's
 /// compiler is called from.
@@ -53,15 +36,9 @@ fn compile(
     allow: Option<Arc<AllowList>>,
     stats: &Stats,
 ) -> Result<CompiledPlan, CompileError> {
-    engine::compile_with(plan, host, stats, allow).map_err(|errors| {
-        let refused =
-            |m: &str| m.contains("is not allowed") || m.contains("refused unless --allow-target");
-        if errors.iter().any(|e| refused(&e.message)) {
-            CompileError::NotAllowed(errors)
-        } else {
-            CompileError::Invalid(errors)
-        }
-    })
+    let compiled = engine::compile_with(plan, host, allow, &stats.rows())?;
+    stats.adopt(&compiled.stat_rows);
+    Ok(compiled)
 }
 
 /// Compiles `plan` (with its own host) for a [`probe`]: nothing is counted.
@@ -69,7 +46,7 @@ pub fn compile_for_probe(
     plan: &Plan,
     allow: Option<Arc<AllowList>>,
 ) -> Result<CompiledPlan, CompileError> {
-    compile(plan, None, allow, &Stats::default())
+    engine::compile_with(plan, None, allow, &[])
 }
 
 /// The running load of one worker (see the module doc).
@@ -111,8 +88,8 @@ impl Runtime {
         allow: Option<Arc<AllowList>>,
         tracker: TaskTracker,
     ) -> Result<Runtime, CompileError> {
-        let stats = Stats::new();
-        let compiled = compile(&plan, None, allow.clone(), &stats)?;
+        let compiled = engine::compile_with(&plan, None, allow.clone(), &[])?;
+        let stats = Stats::new(&compiled.stat_rows);
         let in_flight_grace = compiled.timeout + IN_FLIGHT_MARGIN;
         let (users, user_errors) = Users::new(client, stats.clone(), Arc::new(compiled), tracker);
         Ok(Runtime {
@@ -234,15 +211,7 @@ impl Runtime {
 
     /// The statistics since the last report, with the user counts, in Locust's wire shape.
     pub fn take_report(&mut self) -> StatsPayload {
-        let report = self.stats.take_report();
-        let user_classes_count = self.users.counts();
-        let payload = StatsPayload {
-            stats: report.entries,
-            stats_total: report.total,
-            errors: report.errors,
-            user_count: user_classes_count.values().sum(),
-            user_classes_count,
-        };
+        let payload = codec::stats_payload(self.stats.take_report(), self.users.counts());
         if let Some(m) = &self.metrics {
             m.observe(&payload);
         }
