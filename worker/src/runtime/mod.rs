@@ -1,7 +1,7 @@
 //! The worker's running load. One [`Runtime`] owns the plan, the master's host override, the
 //! `--allow-target` list, the statistics and the simulated users, and is the only caller of the
-//! engine's compiler (through [`compile`]). The Locust session drives it through the
-//! [`Load`](crate::locust::session::Load) trait and never sees a plan; the fleet hands it new
+//! engine's compiler (through `compile`). The Locust session drives it through the
+//! [`Load`] trait and never sees a plan; the fleet hands it new
 //! plans through a watch channel ([`Runtime::follow`]).
 //!
 //! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
