@@ -102,14 +102,39 @@ impl Metrics {
         self.users.set(i64::try_from(users).unwrap_or(i64::MAX));
     }
 
-    /// The text exposition.
+    /// The Prometheus text exposition (version 0.0.4).
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
-            out.clear();
+        let mut open_metrics = String::new();
+        if prometheus_client::encoding::text::encode(&mut open_metrics, &self.registry).is_err() {
+            return String::new();
         }
-        out
+        to_prometheus_text(&open_metrics)
     }
+}
+
+/// OpenMetrics (what the encoder writes) as the Prometheus text format scrapers and `promtool`
+/// read: a counter's `HELP` and `TYPE` name its `_total` series, and no `# EOF`.
+fn to_prometheus_text(open_metrics: &str) -> String {
+    let counters: Vec<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open_metrics.len());
+    for line in open_metrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|p| {
+            let rest = line.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{p}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
 }
 
 /// Binds `addr`, logs the address (`listening what="metrics"`) and serves `/metrics` in

@@ -59,6 +59,14 @@ pub struct Plan {
     /// Also report each multi-step transaction as one row of type `TXN`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub report_transactions: bool,
+    /// Response bodies kept for checks, extractors and traces are cut off here: a larger one
+    /// fails the step (`response body larger than ...`). Bodies nobody reads are only counted.
+    #[serde(skip_serializing_if = "is_default_max_body")]
+    pub max_body: u64,
+    /// The HTTP path: `1.1` (each user owns its keep-alive connections, the fast path) or `2`
+    /// (HTTP/2 over a shared pool, negotiated by TLS ALPN).
+    #[serde(skip_serializing_if = "HttpVersion::is_default")]
+    pub http: HttpVersion,
     /// Rows of data whose columns become variables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSet>,
@@ -67,6 +75,38 @@ pub struct Plan {
     pub setup: Vec<Step>,
     /// At least one; names are unique.
     pub transactions: Vec<Transaction>,
+}
+
+/// Default of a plan's `max_body`: 10 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 10 * 1024 * 1024;
+
+fn is_default_max_body(n: &u64) -> bool {
+    *n == DEFAULT_MAX_BODY
+}
+
+/// The HTTP version a plan's requests use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/1.1 on connections each user owns (the default).
+    #[default]
+    Http1,
+    /// HTTP/2 (over TLS with ALPN, or prior knowledge for `http://`), one shared client.
+    Http2,
+}
+
+impl HttpVersion {
+    fn is_default(&self) -> bool {
+        *self == HttpVersion::Http1
+    }
+}
+
+impl Serialize for HttpVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 => "2",
+        })
+    }
 }
 
 /// A named, weighted sequence of steps. A simulated user picks transactions by weight.

@@ -55,6 +55,11 @@ pub struct CompiledPlan {
     /// after another, the other's rows come first, in the same order, so that its row ids keep
     /// their meaning (requests in flight across a plan switch are counted in the right row).
     pub stat_rows: Vec<StatRow>,
+    /// Response bytes kept at most (the plan's `max_body`).
+    pub max_body: usize,
+    /// Where users' own HTTP/1.1 connections come from; `None` for `"http": "2"` plans, which
+    /// use the shared client.
+    pub h1: Option<crate::h1::Connector>,
 }
 
 #[derive(Debug)]

@@ -1,7 +1,8 @@
 //! Sending one compiled step and judging its response.
 //!
 //! [`run_step`] renders the step with the user's variables (through `engine::request`), sends it
-//! on the shared connection pool, reads the whole body, judges it (through `engine::checks`), and
+//! ([`send`](super::send): the user's own HTTP/1.1 connections, or the shared pool of HTTP/2
+//! plans), keeps the body only when something reads it, judges it (through `engine::checks`), and
 //! measures it honestly: the clock starts before the request is built and stops after the last
 //! body byte.
 //! With `capture`, it also returns a [`Trace`] of everything (for `--once` and the UI's Send);
@@ -10,20 +11,21 @@
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
-use reqwest::cookie::CookieStore;
-use reqwest::header::{COOKIE, HeaderMap, SET_COOKIE};
+use reqwest::header::HeaderMap;
 
 use super::allow::AllowList;
 use super::checks;
 use super::compiled::CompiledStep;
-use super::outcome::{Failure, Outcome, Trace};
+use super::conns::Conns;
+use super::outcome::{Outcome, Trace};
 use super::request::{Prepared, prepare};
+use super::send::{self, Request};
 use super::template::Vars;
 
 /// Bodies kept in a trace are cut at this size.
 pub const TRACE_BODY_LIMIT: usize = 64 * 1024;
 
-/// The shared HTTP client: one connection pool for every user, keep-alive, no proxy.
+/// The shared HTTP client of `"http": "2"` plans: one connection pool, keep-alive, no proxy.
 pub fn http_client(
     allow: Option<std::sync::Arc<super::AllowList>>,
 ) -> reqwest::Result<reqwest::Client> {
@@ -39,10 +41,14 @@ pub fn http_client(
 #[derive(Debug)]
 pub struct StepContext<'a> {
     pub client: &'a reqwest::Client,
+    /// The user's own HTTP/1.1 connections; `None`: the shared client (HTTP/2 plans).
+    pub conns: Option<&'a mut Conns>,
     pub vars: &'a mut Vars,
     pub jar: Option<&'a reqwest::cookie::Jar>,
     pub rng: &'a mut SmallRng,
     pub timeout: Duration,
+    /// Response bytes kept at most (the plan's `max_body`).
+    pub max_body: usize,
     pub capture: bool,
     /// Hosts the request may go to (`--allow-target`); `None` = anywhere.
     pub allow: Option<&'a AllowList>,
@@ -75,16 +81,7 @@ pub async fn run_step(step: &CompiledStep, ctx: StepContext<'_>) -> (Outcome, Op
             return (outcome, trace);
         }
     };
-    let Prepared {
-        url,
-        mut headers,
-        body,
-    } = prepared;
-    if let Some(jar) = ctx.jar
-        && let Some(cookies) = jar.cookies(&url)
-    {
-        headers.insert(COOKIE, cookies);
-    }
+    let Prepared { url, headers, body } = prepared;
     if let Some(t) = trace.as_mut() {
         t.url = url.to_string();
         t.request_headers = header_pairs(&headers);
@@ -92,71 +89,58 @@ pub async fn run_step(step: &CompiledStep, ctx: StepContext<'_>) -> (Outcome, Op
             .as_ref()
             .map(|b| String::from_utf8_lossy(b).into_owned());
     }
-    let mut req = ctx
-        .client
-        .request(step.method.clone(), url.clone())
-        .headers(headers)
-        .timeout(ctx.timeout);
-    if let Some(body) = body {
-        req = req.body(body);
-    }
-    let mut response = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let failure = classify(&e, ctx.timeout);
-            if let Some(t) = trace.as_mut() {
-                t.response_time_ms = elapsed();
-                t.error = Some(failure.to_string());
-            }
-            let outcome = Outcome {
-                status: None,
-                response_time_ms: elapsed(),
-                content_length: 0,
-                failure: Some(failure),
-                sent: true,
-            };
-            return (outcome, trace);
-        }
+    let request = Request {
+        method: step.method.clone(),
+        url,
+        headers,
+        body,
+        jar: ctx.jar,
+        allow: ctx.allow,
+        timeout: ctx.timeout,
+        keep_body: step.needs_body || ctx.capture,
+        max_body: ctx.max_body,
     };
-    let status = response.status();
-    if let Some(jar) = ctx.jar {
-        let mut set = response.headers().get_all(SET_COOKIE).iter();
-        jar.set_cookies(&mut set, &url);
-    }
-    let keep_body = step.needs_body || ctx.capture;
-    let mut kept = Vec::new();
-    let mut content_length = 0u64;
-    let read_error = loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                content_length += chunk.len() as u64;
-                if keep_body {
-                    kept.extend_from_slice(&chunk);
-                }
-            }
-            Ok(None) => break None,
-            Err(e) => break Some(classify(&e, ctx.timeout)),
-        }
+    let exchange = match ctx.conns {
+        Some(conns) => send::h1(conns, request).await,
+        None => send::pooled(ctx.client, request).await,
     };
     let response_time_ms = elapsed();
-    let resp_headers = response.headers();
+    let Some(status) = exchange.status else {
+        let failure = exchange.error;
+        if let (Some(t), Some(f)) = (trace.as_mut(), &failure) {
+            t.response_time_ms = response_time_ms;
+            t.error = Some(f.to_string());
+        }
+        let outcome = Outcome {
+            status: None,
+            response_time_ms,
+            content_length: 0,
+            failure,
+            sent: true,
+        };
+        return (outcome, trace);
+    };
+    let kept = &exchange.body;
     if let Some(t) = trace.as_mut() {
-        t.status = Some(status.as_u16());
-        t.reason = status.canonical_reason().map(str::to_string);
-        t.response_headers = header_pairs(resp_headers);
+        t.status = Some(status);
+        t.reason = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map(str::to_string);
+        t.response_headers = header_pairs(&exchange.headers);
         t.response_body_truncated = kept.len() > TRACE_BODY_LIMIT;
         t.response_body =
             Some(String::from_utf8_lossy(&kept[..kept.len().min(TRACE_BODY_LIMIT)]).into_owned());
         t.response_time_ms = response_time_ms;
-        t.content_length = content_length;
+        t.content_length = exchange.content_length;
     }
-    let failure = match read_error {
+    let failure = match exchange.error {
         Some(f) => Some(f),
         None => {
             let response = checks::Response {
-                status: status.as_u16(),
-                headers: resp_headers,
-                body: &kept,
+                status,
+                headers: &exchange.headers,
+                body: kept,
                 response_time_ms,
             };
             checks::judge(step, &response, ctx.vars, trace.as_deref_mut())
@@ -166,9 +150,9 @@ pub async fn run_step(step: &CompiledStep, ctx: StepContext<'_>) -> (Outcome, Op
         t.error.get_or_insert_with(|| f.to_string());
     }
     let outcome = Outcome {
-        status: Some(status.as_u16()),
+        status: Some(status),
         response_time_ms,
-        content_length,
+        content_length: exchange.content_length,
         failure,
         sent: true,
     };
@@ -185,31 +169,4 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// A short, stable text for a transport error (no addresses that change between requests).
-fn classify(e: &reqwest::Error, timeout: Duration) -> Failure {
-    if e.is_timeout() {
-        return Failure::Timeout(timeout);
-    }
-    let root = root_cause(e);
-    let kind = if e.is_connect() {
-        "connect error"
-    } else if e.is_body() || e.is_decode() {
-        "body error"
-    } else {
-        "request error"
-    };
-    Failure::message(format!("{kind}: {root}"))
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    if let Some(io) = cur.downcast_ref::<std::io::Error>() {
-        return io.kind().to_string();
-    }
-    cur.to_string()
 }

@@ -10,8 +10,10 @@
 //! 7. [`compile`](mod@compile): the compiler (a plan becomes a [`CompiledPlan`]); uses
 //!    `request` for URLs.
 //! 8. [`checks`]: assertions and extractors, as verdicts.
-//! 9. [`http`]: sending a step and reading its response, with an optional [`Trace`]; uses
-//!    `request` and `checks`.
+//! 9. [`conns`]: the HTTP/1.1 connections one user owns (on `crate::h1`).
+//! 10. [`send`]: a rendered request on the wire (the user's connections, or the shared pool of
+//!     HTTP/2 plans), redirects, cookies, the body limit.
+//! 11. [`http`]: one step: render, send, judge, with an optional [`Trace`].
 //!
 //! Statistics are not part of the engine: a compiled plan lists its rows, `crate::stats` counts.
 
@@ -19,15 +21,18 @@ pub mod allow;
 pub mod checks;
 pub mod compile;
 pub mod compiled;
+pub mod conns;
 pub mod feed;
 pub mod http;
 pub mod limiter;
 pub mod outcome;
 pub mod request;
+pub mod send;
 pub mod template;
 
 pub use allow::AllowList;
 pub use compile::{CompileError, compile, compile_with};
 pub use compiled::{CompiledPlan, CompiledStep, CompiledTransaction, RowId, StatRow};
+pub use conns::Conns;
 pub use http::{StepContext, http_client, run_step};
 pub use outcome::{Failure, Outcome, Trace};

@@ -46,14 +46,17 @@ pub async fn run(
         feed.next_into(&mut vars, &mut rng);
     }
     let jar = plan.session.then(reqwest::cookie::Jar::default);
+    let mut conns = plan.h1.clone().map(crate::engine::Conns::new);
     let mut out = Vec::with_capacity(steps.len());
     for (group, step) in steps {
         let ctx = StepContext {
             client,
             vars: &mut vars,
             jar: jar.as_ref(),
+            conns: conns.as_mut(),
             rng: &mut rng,
             timeout: plan.timeout,
+            max_body: plan.max_body,
             capture: true,
             allow: plan.allow.as_deref(),
         };

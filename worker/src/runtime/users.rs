@@ -274,6 +274,8 @@ struct UserState {
     plan: Arc<CompiledPlan>,
     vars: Vars,
     jar: Option<reqwest::cookie::Jar>,
+    /// The user's own connections (closed when the user or its plan goes).
+    conns: Option<engine::Conns>,
     setup_done: bool,
 }
 
@@ -285,6 +287,7 @@ impl UserState {
         }
         UserState {
             jar: plan.session.then(reqwest::cookie::Jar::default),
+            conns: plan.h1.clone().map(engine::Conns::new),
             plan,
             vars,
             setup_done: false,
@@ -361,6 +364,12 @@ impl UserCtx {
                 }
                 Some(ThinkTime::ConstantPacing(d)) => d.saturating_sub(took),
             };
+            if wait >= Duration::from_millis(100)
+                && let Some(conns) = state.conns.as_mut()
+            {
+                // An idle user keeps its connections, not their buffers.
+                conns.release_buffers();
+            }
             if wait.is_zero() {
                 // A user that never waits (instant failures) must not starve the runtime.
                 tokio::task::yield_now().await;
@@ -405,8 +414,10 @@ impl UserCtx {
             client: &self.shared.client,
             vars: &mut state.vars,
             jar: state.jar.as_ref(),
+            conns: state.conns.as_mut(),
             rng: &mut self.rng,
             timeout: state.plan.timeout,
+            max_body: state.plan.max_body,
             capture: false,
             allow: state.plan.allow.as_deref(),
         };

@@ -54,6 +54,30 @@ impl Validator {
                 }
             },
         };
+        let max_body = match obj.get("max_body") {
+            None | Some(Value::Null) => DEFAULT_MAX_BODY,
+            Some(v) => match v.as_u64() {
+                Some(n) if (1024..=1 << 30).contains(&n) => n,
+                _ => {
+                    self.err(
+                        "max_body",
+                        format!("must be a number of bytes from 1024 to 1073741824, found {v}"),
+                    );
+                    DEFAULT_MAX_BODY
+                }
+            },
+        };
+        let http = match obj.get("http") {
+            None | Some(Value::Null) => HttpVersion::Http1,
+            Some(v) => match v.as_str() {
+                Some("1.1") => HttpVersion::Http1,
+                Some("2") => HttpVersion::Http2,
+                _ => {
+                    self.err("http", format!("must be \"1.1\" or \"2\", found {v}"));
+                    HttpVersion::Http1
+                }
+            },
+        };
         let data = obj
             .get("data")
             .filter(|v| !v.is_null())
@@ -114,6 +138,8 @@ impl Validator {
             think_time,
             max_rps,
             report_transactions,
+            max_body,
+            http,
             data,
             setup,
             transactions,

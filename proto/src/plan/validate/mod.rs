@@ -61,6 +61,8 @@ const PLAN_FIELDS: &[&str] = &[
     "think_time",
     "max_rps",
     "report_transactions",
+    "max_body",
+    "http",
     "data",
     "setup",
     "transactions",

@@ -228,6 +228,15 @@ fn compile_plan(
         limiter: plan.max_rps.map(RateLimiter::new),
         allow: None,
         stat_rows: rows.rows,
+        max_body: usize::try_from(plan.max_body).unwrap_or(usize::MAX),
+        h1: (plan.http == contract::plan::HttpVersion::Http1).then(|| {
+            crate::h1::Connector::new(crate::h1::Limits {
+                max_body: usize::try_from(plan.max_body).unwrap_or(usize::MAX),
+                response_timeout: plan.timeout,
+                connect_timeout: plan.timeout.min(std::time::Duration::from_secs(10)),
+                ..crate::h1::Limits::default()
+            })
+        }),
     })
 }
 
