@@ -3,6 +3,10 @@
 #
 #   bench/run.sh [--duration 10] [--connections 50] [--idle-users 10000]
 #
+# Prints, in one run: requests/s and CPU microseconds per request of wrk and of the worker (and
+# of oha when installed), their ratios, RSS per idle user with the socket count at 5,000 and
+# --idle-users users, and the time to start 100,000 users.
+#
 # Installs what it needs (Debian's nginx and wrk; the project venv with Locust), builds the
 # worker in release mode, starts nginx with one worker process on core 1 and then, on core 0:
 #   1. wrk -t1 -c<connections> against nginx;
@@ -72,10 +76,38 @@ taskset -c "$SRV_CORE" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
 PIDS+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$NGINX_PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
 
+# CPU seconds (user + system) a command and its children used, written to $1.
+cpu_of() {
+  local out=$1; shift
+  python3 -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:])
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(f"{r.ru_utime + r.ru_stime:.3f}\n")
+' "$out" "$@"
+}
+us_per_req() { python3 -c "print(f'{float($1) * 1e6 / max(float($2), 1):.2f}')"; }
+
 echo "== wrk: 1 thread, $CONNECTIONS connections, ${DURATION}s, core $GEN_CORE (nginx on core $SRV_CORE)"
-WRK_OUT=$(taskset -c "$GEN_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$NGINX_PORT/")
+WRK_OUT=$(cpu_of "$WORK/wrk.cpu" taskset -c "$GEN_CORE" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$NGINX_PORT/")
 WRK_RPS=$(echo "$WRK_OUT" | awk '/Requests\/sec/ {print $2}')
+WRK_REQS=$(echo "$WRK_OUT" | awk '/requests in/ {print $1}')
+WRK_US=$(us_per_req "$(cat "$WORK/wrk.cpu")" "$WRK_REQS")
 echo "$WRK_OUT" | sed 's/^/   /'
+echo "   CPU per request: ${WRK_US} us"
+
+OHA_LINE=""
+if command -v oha >/dev/null; then
+  echo "== oha (optional peer): $CONNECTIONS connections, ${DURATION}s, core $GEN_CORE"
+  OHA_OUT=$(cpu_of "$WORK/oha.cpu" taskset -c "$GEN_CORE" oha --no-tui -c "$CONNECTIONS" -z "${DURATION}s" "http://127.0.0.1:$NGINX_PORT/")
+  OHA_RPS=$(echo "$OHA_OUT" | awk '/Requests\/sec/ {print $2}')
+  OHA_REQS=$(python3 -c "print(int(float($OHA_RPS) * $DURATION))")
+  OHA_US=$(us_per_req "$(cat "$WORK/oha.cpu")" "$OHA_REQS")
+  OHA_LINE="oha ${OHA_RPS} req/s at ${OHA_US} us/request"
+  echo "   $OHA_LINE"
+else
+  echo "== oha not installed (cargo install oha): skipped as an optional peer"
+fi
 
 # ---- the worker, with a headless master counting
 cat > "$WORK/get.json" <<PLAN
@@ -91,44 +123,48 @@ MPORT=$(free_port)
 run_master "$CONNECTIONS" "$((DURATION + 2))s" "$WORK/tp" "$MPORT" &
 MASTER=$!
 PIDS+=($MASTER)
-echo "== worker run: $CONNECTIONS users, no think time, core $GEN_CORE"
-taskset -c "$GEN_CORE" target/release/worker run "$WORK/get.json" --master-port "$MPORT" --log warn &
+echo "== worker run: $CONNECTIONS users, no think time, core $GEN_CORE, --threads 1"
+cpu_of "$WORK/worker.cpu" taskset -c "$GEN_CORE" target/release/worker --threads 1 run "$WORK/get.json" --master-port "$MPORT" --log warn &
 PIDS+=($!)
+WORKER_WRAP=$!
 wait "$MASTER" || true
-# Requests/s over the steady part: requests / (last - first) as the master computed them.
+wait "$WORKER_WRAP" || true
 read -r REQS WORKER_RPS FAILS < <(awk -F, '$2=="Aggregated" {print $3, $10, $4}' "$WORK/tp_stats.csv")
-echo "   requests $REQS, failures $FAILS, requests/s $WORKER_RPS (the master's Aggregated row)"
+WORKER_US=$(us_per_req "$(cat "$WORK/worker.cpu")" "$REQS")
+echo "   requests $REQS, failures $FAILS, requests/s $WORKER_RPS (the master's Aggregated row), CPU per request ${WORKER_US} us (whole process, ramp and report included)"
 
 RATIO=$(python3 -c "print(f'{float($WORKER_RPS)/float($WRK_RPS):.2f}')")
+CPU_RATIO=$(python3 -c "print(f'{float($WORKER_US)/float($WRK_US):.2f}')")
 echo
 echo "throughput: wrk ${WRK_RPS} req/s, worker ${WORKER_RPS} req/s, ratio ${RATIO} (target >= 0.8)"
+echo "CPU per request: wrk ${WRK_US} us, worker ${WORKER_US} us, ratio ${CPU_RATIO} (target <= 1.25)"
+[ -n "$OHA_LINE" ] && echo "peer: $OHA_LINE"
 
-# ---- memory with many idle users (three runs: the figure depends on how many connections the
-# burst of first requests opens, so each run prints its socket count too)
+# ---- memory with many idle users, each holding its own connection
 cat > "$WORK/idle.json" <<PLAN
 {"name": "idle", "host": "http://127.0.0.1:$NGINX_PORT", "think_time": {"constant": "1h"},
  "transactions": [{"name": "get", "steps": [{"name": "get", "method": "GET", "url": "/"}]}]}
 PLAN
-MAX_RSS=0
-for run in 1 2 3; do
-  MPORT=$(free_port)
-  run_master "$IDLE_USERS" "20s" "$WORK/idle$run" "$MPORT" &
-  MASTER=$!
-  PIDS+=($MASTER)
-  target/release/worker run "$WORK/idle.json" --master-port "$MPORT" --log warn &
+for users in 5000 "$IDLE_USERS"; do
+  target/release/worker run "$WORK/idle.json" --headless -u "$users" -t 15s > "$WORK/idle$users.log" 2>&1 &
   WPID=$!
   PIDS+=($WPID)
-  for _ in $(seq 150); do
+  for _ in $(seq 100); do
     sleep 0.1
-    USERS=$(awk -F, 'NR>1 {u=$2} END {print u+0}' "$WORK/idle${run}_stats_history.csv" 2>/dev/null || echo 0)
-    [ "${USERS:-0}" -ge "$IDLE_USERS" ] && break
+    grep -q "users started" "$WORK/idle$users.log" && break
   done
-  sleep 3
+  sleep 4
   RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$WPID/status")
   SOCKETS=$(find "/proc/$WPID/fd" -lname 'socket:*' 2>/dev/null | wc -l)
-  echo "   run $run: ${IDLE_USERS} idle users, RSS $((RSS_KB / 1024)) MiB, $SOCKETS open sockets"
-  [ "$RSS_KB" -gt "$MAX_RSS" ] && MAX_RSS=$RSS_KB
-  wait "$MASTER" || true
+  echo "memory: $users idle users, RSS $((RSS_KB / 1024)) MiB, $(( RSS_KB * 1024 / users / 1024 )) KiB per user, $SOCKETS open sockets (target <= 8 KB per user, one connection each)"
+  kill "$WPID" 2>/dev/null || true
   wait "$WPID" 2>/dev/null || true
 done
-echo "memory: ${IDLE_USERS} users idling in think time, worker RSS at most $((MAX_RSS / 1024)) MiB over 3 runs (target < 200 MB)"
+
+# ---- spawning 100,000 users (each waits for a rate-limiter slot, so no request goes out)
+cat > "$WORK/spawn.json" <<PLAN
+{"name": "spawn", "host": "http://127.0.0.1:$NGINX_PORT", "max_rps": 0.001,
+ "transactions": [{"name": "get", "steps": [{"name": "get", "method": "GET", "url": "/"}]}]}
+PLAN
+SPAWN=$(target/release/worker run "$WORK/spawn.json" --headless -u 100000 -t 3s 2>&1 | grep "users started" || true)
+echo "spawn: ${SPAWN:-not measured} (target < 2 s)"

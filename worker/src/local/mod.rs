@@ -148,6 +148,13 @@ pub async fn run(
                     let target: ClassCounts = [(CLASS.to_string(), want)].into();
                     let reached = load.apply(&target, SPAWN_BATCH);
                     ramp_done = reached && want == run.users;
+                    if ramp_done {
+                        eprintln!(
+                            "all {} users started in {:.3} s",
+                            run.users,
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
                 }
             }
             _ = second.tick() => {
