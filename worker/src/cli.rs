@@ -149,7 +149,26 @@ pub struct FleetArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a plan file as a Locust worker of the given master (no etcd, no bridge).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Check plan files as this worker would read them; every wrong field named. Exit 0 when
+    /// all are valid, 1 otherwise, 2 when the environment file is unusable.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// The plan files.
+    #[arg(value_name = "PLAN.json", required = true)]
+    pub plans: Vec<PathBuf>,
+    /// An environment file (ours or a Postman environment) whose variables count as defined.
+    #[arg(long, value_name = "FILE")]
+    pub environment: Option<PathBuf>,
+    /// Set or override a plan variable (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub vars: Vec<(String, String)>,
+    /// The verdicts as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

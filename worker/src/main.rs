@@ -36,7 +36,8 @@ fn main() -> ExitCode {
         let shutdown = CancellationToken::new();
         tokio::spawn(contract::process::cancel_on_signal(shutdown.clone()));
         let result = match cli.command {
-            Some(Command::Run(args)) => match worker::run::run(args, shutdown).await {
+            Some(Command::Validate(args)) => return ExitCode::from(worker::run::validate(&args)),
+            Some(Command::Run(args)) => match worker::run::run(*args, shutdown).await {
                 Ok(code) => return ExitCode::from(code),
                 Err(e) => Err(e),
             },

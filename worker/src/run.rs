@@ -105,3 +105,25 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<u
     tracker.wait().await;
     Ok(0)
 }
+
+/// `worker validate PLAN...`: the exit code (0 valid, 1 errors, 2 unusable environment).
+pub fn validate(args: &crate::cli::ValidateArgs) -> u8 {
+    use contract::plan::offline;
+    let reports =
+        match offline::validate_files(&args.plans, args.environment.as_deref(), &args.vars) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: --environment: {e}");
+                return 2;
+            }
+        };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&offline::report_json(&reports)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", offline::report_text(&reports));
+    }
+    u8::from(!reports.iter().all(|r| r.valid))
+}
