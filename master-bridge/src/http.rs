@@ -17,8 +17,13 @@ use crate::guard::{self, Guard};
 use crate::state::AppState;
 
 /// The bridge's HTTP application. The guard runs first (outermost), so a foreign page never
-/// even gets a login prompt.
+/// even gets a login prompt. `/healthz` and `/readyz` answer without a login (for probes; they
+/// reveal nothing but up and ready).
 pub fn app(state: AppState, auth: Option<WebAuth>, guard: Guard) -> Router {
+    let probes = Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(readyz))
+        .with_state(state.clone());
     let app = Router::new()
         .merge(crate::api::routes())
         .merge(crate::ui::routes())
@@ -29,7 +34,25 @@ pub fn app(state: AppState, auth: Option<WebAuth>, guard: Guard) -> Router {
         Some(a) => app.layer(middleware::from_fn_with_state(Arc::new(a), require_auth)),
         None => app,
     };
+    let app = probes.merge(app);
     app.layer(middleware::from_fn_with_state(guard, guard::enforce))
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers (a lookup of a plan that cannot exist).
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.plan("", None).await {
+        Ok(_) => axum::Json(serde_json::json!({"ready": true})).into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"ready": false})),
+        )
+            .into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {
