@@ -19,6 +19,9 @@ pub struct Cli {
     )]
     pub log: String,
 
+    #[command(flatten)]
+    pub log_format: contract::process::LogFormatArg,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
