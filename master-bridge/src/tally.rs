@@ -23,11 +23,15 @@ pub const INTERVAL: Duration = Duration::from_secs(2);
 /// At most this many (method, name) rows and this many workers are tracked.
 pub const MAX_SERIES: usize = 1000;
 
-/// Requests and failures of one series, monotonic.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Requests and failures of one series (and, for the master's rows, the sum of their response
+/// times), monotonic.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
     pub requests: u64,
     pub failures: u64,
+    /// Seconds spent answering `requests` (the master's average times its count).
+    pub seconds: f64,
+    last_seconds: f64,
     /// The source's numbers at the last reading.
     last_requests: u64,
     last_failures: u64,
@@ -45,6 +49,19 @@ impl Counts {
             .saturating_add(grown(self.last_failures, failures));
         self.last_requests = requests;
         self.last_failures = failures;
+    }
+
+    /// Adds the growth of a response-time sum, like [`Counts::observe`].
+    pub fn observe_seconds(&mut self, seconds: f64) {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return;
+        }
+        self.seconds += if seconds >= self.last_seconds {
+            seconds - self.last_seconds
+        } else {
+            seconds
+        };
+        self.last_seconds = seconds;
     }
 }
 
@@ -86,12 +103,13 @@ const QUANTILES: [(&str, &str); 3] = [
     ("response_time_percentile_0.99", "0.99"),
 ];
 
-fn observe_into<K: Ord>(map: &mut BTreeMap<K, Counts>, key: K, requests: u64, failures: u64) {
-    let len = map.len();
-    match map.get_mut(&key) {
-        Some(c) => c.observe(requests, failures),
-        None if len < MAX_SERIES => map.entry(key).or_default().observe(requests, failures),
-        None => {}
+/// The series of `key`, unless it is new and [`MAX_SERIES`] are tracked already.
+fn series<K: Ord>(map: &mut BTreeMap<K, Counts>, key: K) -> Option<&mut Counts> {
+    let room = map.len() < MAX_SERIES;
+    match map.entry(key) {
+        std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
+        std::collections::btree_map::Entry::Vacant(e) if room => Some(e.insert(Counts::default())),
+        std::collections::btree_map::Entry::Vacant(_) => None,
     }
 }
 
@@ -121,12 +139,11 @@ impl Tally {
             }
             let key = (method.to_string(), name.to_string());
             let count = |k: &str| row[k].as_u64().unwrap_or(0);
-            observe_into(
-                &mut inner.rows,
-                key.clone(),
-                count("num_requests"),
-                count("num_failures"),
-            );
+            if let Some(c) = series(&mut inner.rows, key.clone()) {
+                c.observe(count("num_requests"), count("num_failures"));
+                let avg_ms = row["avg_response_time"].as_f64().unwrap_or(0.0);
+                c.observe_seconds(avg_ms * count("num_requests") as f64 / 1000.0);
+            }
             if percentiles.len() < MAX_SERIES {
                 let values = QUANTILES
                     .iter()
@@ -148,12 +165,9 @@ impl Tally {
 
     /// A worker's session counts (by address).
     pub fn observe_worker(&self, address: &str, requests: u64, failures: u64) {
-        observe_into(
-            &mut self.lock().workers,
-            address.to_string(),
-            requests,
-            failures,
-        );
+        if let Some(c) = series(&mut self.lock().workers, address.to_string()) {
+            c.observe(requests, failures);
+        }
     }
 
     /// The per (method, name) totals.
@@ -212,7 +226,7 @@ mod tests {
     fn live(rows: &[(&str, u64, u64)]) -> Value {
         let mut stats: Vec<Value> = rows
             .iter()
-            .map(|(n, r, f)| json!({"method": "GET", "name": n, "num_requests": r, "num_failures": f,
+            .map(|(n, r, f)| json!({"method": "GET", "name": n, "num_requests": r, "num_failures": f, "avg_response_time": 100,
                                     "median_response_time": 12, "response_time_percentile_0.95": 250,
                                     "response_time_percentile_0.99": null}))
             .collect();
@@ -232,6 +246,7 @@ mod tests {
         let rows = t.rows();
         assert_eq!(rows.len(), 1, "Aggregated is not a series");
         assert_eq!((rows[0].1.requests, rows[0].1.failures), (29, 2));
+        assert!((rows[0].1.seconds - 2.9).abs() < 1e-9, "{:?}", rows[0].1);
         t.observe_worker("w:1", 100, 3);
         t.observe_worker("w:1", 7, 0); // restarted
         t.observe_worker("w:1", 9, 1);

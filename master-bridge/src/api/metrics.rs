@@ -1,8 +1,9 @@
 //! `/metrics`: the fleet's numbers in the Prometheus text format, in its conventions (base
 //! units, `_total` counters that never go backwards, `_seconds`). Counters come from
 //! [`crate::tally`]; gauges from the fleet's live view and the last reading of the master.
-//! Response times are the master's percentiles as gauges (`quantile` label): the master's web
-//! API gives percentiles, not the buckets a histogram needs. Label values come from etcd and
+//! Response times are a summary: the master's percentiles of the current run as its quantiles
+//! (its web API gives percentiles, not the buckets a histogram needs), with `_sum` and `_count`
+//! accumulated like the counters. Label values come from etcd and
 //! the master (anyone who can write there chooses them), so they are escaped as the format says.
 
 use std::collections::BTreeMap;
@@ -38,7 +39,12 @@ impl Family<'_> {
     }
 
     fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
-        let _ = write!(self.out, "{}", self.name);
+        self.sample_of("", labels, value);
+    }
+
+    /// A sample of the family's `name` + `suffix` series (`_sum`, `_count`).
+    fn sample_of(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
+        let _ = write!(self.out, "{}{suffix}", self.name);
         if !labels.is_empty() {
             let inner: Vec<String> = labels
                 .iter()
@@ -145,16 +151,17 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let mut f = Family::start(
         o,
         "locust_http_response_time_seconds",
-        "gauge",
-        "Response time percentiles per method and name, as the Locust master computes them for the current run.",
+        "summary",
+        "Response times per method and name: the Locust master's percentiles of the current run, sum and count accumulated by the bridge.",
     );
-    for ((method, name), p) in &master.percentiles {
-        for (q, seconds) in &p.values {
-            f.sample(
-                &[("method", method), ("name", name), ("quantile", q)],
-                *seconds,
-            );
+    for ((method, name), c) in &rows {
+        let labels = [("method", method.as_str()), ("name", name.as_str())];
+        let key = (method.clone(), name.clone());
+        for (q, seconds) in master.percentiles.get(&key).map_or(&[][..], |p| &p.values) {
+            f.sample(&[labels[0], labels[1], ("quantile", q)], *seconds);
         }
+        f.sample_of("_sum", &labels, c.seconds);
+        f.sample_of("_count", &labels, c.requests as f64);
     }
 
     let latest = s.runs.subscribe().borrow().clone();
