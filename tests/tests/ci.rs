@@ -146,3 +146,22 @@ async fn a_run_through_the_bridge_is_in_its_history_and_thresholds_decide_the_ex
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("401"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_can_be_json() {
+    let dir = test_dir("ci_json_logs");
+    let mut cmd = std::process::Command::new(bin("master-bridge"));
+    cmd.args(["demo-target", "--port", "0"])
+        .env("LOCUST_HTTP_LOG_FORMAT", "json");
+    let mut demo = Proc::spawn(cmd, &dir, "demo");
+    let line = eventually(Duration::from_secs(20), "a log line", || async {
+        let text = demo.log_text();
+        text.lines().next().map(str::to_string)
+    })
+    .await;
+    let entry: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(entry["level"], "INFO", "{entry}");
+    assert!(entry["fields"]["message"].is_string(), "{entry}");
+    demo.signal("TERM");
+    demo.wait(Duration::from_secs(10)).await;
+}
