@@ -145,6 +145,53 @@ async fn a_run_through_the_bridge_is_in_its_history_and_thresholds_decide_the_ex
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("401"), "{stdout}");
+
+    // Interrupted (SIGINT, as CI cancels a job): the run on the bridge is stopped and recorded
+    // `stopped` with its statistics so far, and the one-shot reports it.
+    std::fs::write(&auth_file, "ci:s3cret\n").unwrap();
+    let child = tokio::process::Command::new(bin("master-bridge"))
+        .arg("run")
+        .arg(&plan_file)
+        .args(["-u", "2", "-r", "2", "-t", "5m"])
+        .args(["--bridge-url", &bridge.url("")])
+        .arg("--web-auth-file")
+        .arg(&auth_file)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let runs_now = || async {
+        http.get(bridge.url("/api/runs"))
+            .basic_auth("ci", Some("s3cret"))
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()
+    };
+    let id = eventually(Duration::from_secs(30), "the third run going", || async {
+        let runs = runs_now().await?;
+        let newest = runs.as_array()?.first()?.clone();
+        (runs.as_array()?.len() == 3 && newest["state"] == "running")
+            .then(|| newest["id"].as_str().map(str::to_string))
+            .flatten()
+    })
+    .await;
+    std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .expect("the interrupted one-shot ended within 90 s")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("run {id}: stopped")), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let runs = runs_now().await.unwrap();
+    assert_eq!(runs[0]["state"], "stopped", "{runs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
