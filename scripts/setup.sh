@@ -2,6 +2,7 @@
 # Installs what locust-http's TESTS need (scripts/test.sh calls this):
 #   everything scripts/setup-run.sh installs (.venv with the pinned Locust master and etcd), plus
 #   chromium, firefox-esr  Debian's, for the browser tests (apt)
+#   prometheus             Debian's (prometheus, promtool), for the metrics tests (apt)
 #   tests/ui/node_modules  playwright-core, pinned by tests/ui/package-lock.json
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
@@ -12,6 +13,9 @@ scripts/setup-run.sh
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr"
+# The metrics tests: a real Prometheus scraping the bridge, promtool checking /metrics. Debian's
+# package also starts a service; the tests run their own on a free port.
+command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 if [ -n "$missing" ]; then
   echo "setup: installing Debian's$missing for the browser tests"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -19,6 +19,9 @@ pub struct Cli {
     )]
     pub log: String,
 
+    #[command(flatten)]
+    pub log_format: contract::process::LogFormatArg,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -30,7 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Push a plan file to the fleet (all workers, or a pool) and exit.
     Push(PushArgs),
-    /// Push a plan file, run it on the master, print the summary; exit 0 only without failures.
+    /// Push a plan file, run it on the master (or on a running bridge with --bridge-url), print
+    /// the summary; exit 0 passed, 1 failures, 3 could not run, 99 a threshold breached.
     Run(RunArgs),
     /// Serve a small demo shop to aim plans at.
     DemoTarget(DemoArgs),
@@ -214,6 +218,19 @@ pub struct RunArgs {
     /// Write a JUnit XML report (one test case per threshold and per request row).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+
+    /// Write the Locust master's HTML report of the run.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+
+    /// Drive a running bridge over its REST API instead of etcd and the master directly: the
+    /// plan is stored there and the run appears in its history (no fleet flags needed).
+    #[arg(long, env = "LOCUST_HTTP_BRIDGE_URL", value_name = "URL")]
+    pub bridge_url: Option<String>,
+
+    /// The `user:pass` of that bridge's web login, in a file (one line).
+    #[arg(long = "web-auth-file", value_name = "FILE", requires = "bridge_url")]
+    pub bridge_auth_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -88,16 +88,45 @@ pub struct PushConfig {
     pub wait_text: String,
 }
 
+/// Where `master-bridge run` runs the plan.
+#[derive(Debug, Clone)]
+pub enum RunTarget {
+    /// Directly: etcd, the workers and the master, with a store of its own in `--data-dir`.
+    Fleet(Box<FleetConfig>),
+    /// Through a running bridge's REST API (`--bridge-url`), so the run is in its history.
+    Bridge { url: String, auth: Option<WebAuth> },
+}
+
 /// `master-bridge run`.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    pub push: PushConfig,
-    /// The run request; its `plan` is filled in once the plan is stored.
+    pub target: RunTarget,
+    pub plan: PlanFile,
+    pub labels: BTreeMap<String, String>,
+    /// How long to wait for at least one worker.
+    pub wait: Duration,
+    pub wait_text: String,
+    /// The run request (thresholds included); its `plan` is filled in once the plan is stored.
     pub spec: RunSpec,
     /// Judged on the master's final statistics.
     pub thresholds: Vec<contract::threshold::Threshold>,
     pub summary_json: Option<PathBuf>,
     pub junit: Option<PathBuf>,
+    /// The master's HTML report.
+    pub html: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// The push part of a run on the fleet.
+    pub fn push_config(&self, fleet: &FleetConfig) -> PushConfig {
+        PushConfig {
+            fleet: fleet.clone(),
+            plan: self.plan.clone(),
+            labels: self.labels.clone(),
+            wait: self.wait,
+            wait_text: self.wait_text.clone(),
+        }
+    }
 }
 
 /// What the process is to do.
@@ -215,8 +244,12 @@ pub fn fleet_config(args: &FleetArgs) -> Result<FleetConfig, ConfigError> {
     })
 }
 
-pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
-    let (flag, text) = match (&args.web_auth, &args.web_auth_file) {
+/// `user:pass` from a flag or a file (its first line), checked.
+fn web_auth(
+    value: Option<&String>,
+    file: Option<&PathBuf>,
+) -> Result<Option<WebAuth>, ConfigError> {
+    let (flag, text) = match (value, file) {
         (Some(s), _) => ("--web-auth", Some(s.clone())),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -245,6 +278,11 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         }
         None => None,
     };
+    Ok(web_auth)
+}
+
+pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+    let web_auth = web_auth(args.web_auth.as_ref(), args.web_auth_file.as_ref())?;
     if web_auth.is_none() && !args.insecure_web_no_auth && !is_loopback_host(&args.web_host) {
         return Err(invalid(
             "--web-host",
@@ -294,16 +332,17 @@ pub fn plan_file(path: &Path) -> Result<PlanFile, ConfigError> {
     })
 }
 
-pub fn push_config(fleet: &FleetArgs, args: &PushArgs) -> Result<PushConfig, ConfigError> {
-    let wait = contract::plan::parse_duration(&args.wait).ok_or_else(|| {
+fn parse_wait(text: &str) -> Result<Duration, ConfigError> {
+    contract::plan::parse_duration(text).ok_or_else(|| {
         invalid(
             "--wait",
-            format!(
-                "{:?} is not a duration such as \"30s\" or \"2m\"",
-                args.wait
-            ),
+            format!("{text:?} is not a duration such as \"30s\" or \"2m\""),
         )
-    })?;
+    })
+}
+
+pub fn push_config(fleet: &FleetArgs, args: &PushArgs) -> Result<PushConfig, ConfigError> {
+    let wait = parse_wait(&args.wait)?;
     let fleet = fleet_config(fleet)?;
     Ok(PushConfig {
         plan: plan_file(&args.plan)?,
@@ -323,8 +362,8 @@ pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, Config
         stages: args.stages.clone(),
         labels: args.push.labels.iter().cloned().collect(),
         environment: None,
+        thresholds: args.thresholds.clone(),
     };
-    spec.phases()?;
     let thresholds = contract::threshold::parse_all(&args.thresholds).map_err(|errors| {
         invalid(
             "--threshold",
@@ -335,12 +374,33 @@ pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, Config
                 .join("; "),
         )
     })?;
+    spec.phases()?;
+    let wait = parse_wait(&args.push.wait)?;
+    let target = match &args.bridge_url {
+        Some(url) => {
+            let parsed =
+                url::Url::parse(url).map_err(|e| invalid("--bridge-url", e.to_string()))?;
+            if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+                return Err(invalid("--bridge-url", "must be an http(s):// URL"));
+            }
+            RunTarget::Bridge {
+                url: url.trim_end_matches('/').to_string(),
+                auth: web_auth(None, args.bridge_auth_file.as_ref())?,
+            }
+        }
+        None => RunTarget::Fleet(Box::new(fleet_config(fleet)?)),
+    };
     Ok(RunConfig {
-        push: push_config(fleet, &args.push)?,
+        target,
+        plan: plan_file(&args.push.plan)?,
+        labels: args.push.labels.iter().cloned().collect(),
+        wait,
+        wait_text: args.push.wait.clone(),
         spec,
         thresholds,
         summary_json: args.summary_json.clone(),
         junit: args.junit.clone(),
+        html: args.html.clone(),
     })
 }
 
@@ -488,13 +548,56 @@ mod tests {
         let Config::Run(run) = config(&argv).unwrap() else {
             panic!("not a run")
         };
-        assert_eq!(run.push.wait, Duration::from_secs(120));
-        assert_eq!(run.push.plan.name, "p");
-        assert_eq!(run.push.labels["team"], "a");
+        assert_eq!(run.wait, Duration::from_secs(120));
+        assert_eq!(run.plan.name, "p");
+        assert_eq!(run.labels["team"], "a");
         assert_eq!(run.spec.labels["team"], "a");
         assert_eq!(run.spec.phases().unwrap().len(), 2);
-        assert_eq!(run.push.fleet.master.port, 5557);
-        assert_eq!(run.push.fleet.locust_web, "http://127.0.0.1:8089");
+        let RunTarget::Fleet(fleet) = &run.target else {
+            panic!("not on the fleet")
+        };
+        assert_eq!(fleet.master.port, 5557);
+        assert_eq!(fleet.locust_web, "http://127.0.0.1:8089");
+        let auth = dir.path().join("auth");
+        std::fs::write(&auth, "ci:pw\n").unwrap();
+        let Config::Run(remote) = config(&[
+            "master-bridge",
+            "run",
+            &plan,
+            "-u",
+            "1",
+            "-r",
+            "1",
+            "--threshold",
+            "p95<5s",
+            "--bridge-url",
+            "http://127.0.0.1:9/",
+            "--web-auth-file",
+            auth.to_str().unwrap(),
+        ])
+        .unwrap() else {
+            panic!("not a run")
+        };
+        let RunTarget::Bridge { url, auth } = &remote.target else {
+            panic!("not through a bridge")
+        };
+        assert_eq!(url, "http://127.0.0.1:9");
+        assert_eq!(auth.as_ref().unwrap().user, "ci");
+        assert_eq!(remote.spec.thresholds, ["p95<5s"]);
+        let err = config(&[
+            "master-bridge",
+            "run",
+            &plan,
+            "-u",
+            "1",
+            "-r",
+            "1",
+            "--bridge-url",
+            "ftp://x",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("--bridge-url: "), "{err}");
         let Config::Serve(serve) = config(&[
             "master-bridge",
             "--web-auth",

@@ -4,12 +4,14 @@
 //! Each module uses only modules above it in this list (no cycles).
 //! - [`convert`]: Postman (v2.0/v2.1, environments, test scripts), curl and HAR into plans,
 //!   and plans into Postman collections (pure functions, no I/O).
+//! - [`verdicts`]: thresholds judged on the master's final statistics (pure functions).
 //! - [`run_state`]: the run state machine (states, allowed transitions).
 //! - [`store`]: SQLite store by resource (`plans`, `environments`, `runs`, `assignments`);
 //!   async code reaches it through the blocking pool.
 //! - [`fleet`]: discovery of workers in etcd (list, then watch), their live status, gRPC
 //!   clients, worker selections.
 //! - [`master`]: the Locust master's web API.
+//! - [`tally`]: the master's and the workers' counts turned into totals that never go back.
 //! - [`pusher`]: pushing plans to workers, and a pool's active plan to workers that join.
 //! - [`probe`]: trying a step or transaction once through a worker.
 //! - [`runs`]: the run service (one run at a time, its state on a watch channel, run tasks under
@@ -24,6 +26,7 @@
 //! - [`guard`]: the browser guard (JSON content type and same origin on state changes, loopback
 //!   `Host` on a loopback bind).
 //! - [`http`]: the HTTP application (API + UI, basic auth, the guard, JSON fallbacks).
+//! - [`remote`]: a client of a running bridge's REST API (`master-bridge run --bridge-url`).
 //! - [`oneshot`]: the `push` and `run` commands for CI.
 //! - [`demo`]: a small shop to aim plans at.
 //!
@@ -42,11 +45,14 @@ pub mod offline;
 pub mod oneshot;
 pub mod probe;
 pub mod pusher;
+pub mod remote;
 pub mod run_state;
 pub mod runs;
 pub mod state;
 pub mod store;
+pub mod tally;
 pub mod ui;
+pub mod verdicts;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,6 +106,13 @@ pub async fn start(cfg: &FleetConfig, shutdown: &CancellationToken) -> anyhow::R
     ));
     tasks.spawn(fleet::poll_status(fleet.clone(), stop.clone()));
     tasks.spawn(pusher.clone().auto_push(stop.clone()));
+    let tally = tally::Tally::new();
+    tasks.spawn(tally::collect(
+        tally.clone(),
+        master.clone(),
+        fleet.clone(),
+        stop.clone(),
+    ));
     tasks.close();
     let state = AppState {
         store,
@@ -112,6 +125,7 @@ pub async fn start(cfg: &FleetConfig, shutdown: &CancellationToken) -> anyhow::R
             master: cfg.master.clone(),
             etcd: cfg.etcd.clone(),
         }),
+        tally,
     };
     Ok(Services { state, stop, tasks })
 }

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Config::Offline(cmd) => return master_bridge::offline::run(cmd),
         other => other,
     };
-    contract::process::init_logging(&cli.log);
+    contract::process::init_logging_as(&cli.log, cli.log_format.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

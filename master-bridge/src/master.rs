@@ -1,5 +1,5 @@
 //! The Locust master's web API, as the bridge drives it: `POST /swarm`, `POST /stop`,
-//! `GET /stats/requests`, and the CSV tables as the final statistics.
+//! `GET /stats/requests`, the CSV tables as the final statistics, and the HTML report.
 
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ pub enum MasterError {
     Http { url: String, source: reqwest::Error },
     #[error("the Locust master refused: {0}")]
     Refused(String),
+    #[error("the Locust master's report is larger than {0} bytes")]
+    TooLarge(usize),
 }
 
 /// A client of one master's web UI.
@@ -120,6 +122,22 @@ impl LocustWeb {
     /// The statistics table: one object per row, Locust's field names, `Aggregated` last.
     pub async fn stats(&self) -> Result<Vec<Value>, MasterError> {
         Ok(stats_rows(&self.text("/stats/requests/csv").await?))
+    }
+
+    /// The HTML report of the current (or last) run, as Locust 2.47 serves it for download
+    /// (`/stats/report?download=1`), at most `limit` bytes.
+    pub async fn report(&self, limit: usize) -> Result<Vec<u8>, MasterError> {
+        let mut resp = self
+            .send(self.req(reqwest::Method::GET, "/stats/report?download=1"))
+            .await?;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.err(e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(MasterError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// The failures table: `method`, `name`, `error`, `occurrences`.

@@ -1,6 +1,7 @@
 //! The one-shot commands for CI: `push` (a plan file to the fleet, each worker's result printed)
-//! and `run` (push, run on the master, print the master's summary with p50/p95/p99, judge the
-//! thresholds, write the JSON and JUnit summaries). Their settings are checked before they are
+//! and `run` (push, run on the master, or through a running bridge with `--bridge-url`; print
+//! the master's summary with p50/p95/p99, judge the thresholds, write the JSON and JUnit
+//! summaries and the master's HTML report). Their settings are checked before they are
 //! called (see [`crate::config`]). `run`'s exit code says how it went
 //! ([`contract::summary::Outcome`]): 0 passed, 1 failures (no threshold says otherwise), 3 could
 //! not run (etcd, master, workers), 99 a threshold breached.
@@ -9,14 +10,15 @@ use anyhow::Context;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use contract::summary::{FailureRow, Outcome, RunSummary};
-use contract::threshold::{PERCENTILES, RowStats};
+use contract::summary::{Outcome, RunSummary};
+use contract::threshold::RowStats;
 
 use crate::Services;
-use crate::config::{PushConfig, RunConfig};
+use crate::config::{FleetConfig, PushConfig, RunConfig, RunTarget};
 use crate::fleet::Selection;
-use crate::run_state::RunState;
+use crate::remote::Bridge;
 use crate::store::RunRecord;
+use crate::verdicts;
 
 /// Stores the plan and waits (up to `--wait`) for at least one selected worker.
 async fn store_and_wait(
@@ -75,49 +77,73 @@ pub async fn push(cfg: PushConfig, shutdown: CancellationToken) -> anyhow::Resul
     Ok(results.iter().all(|r| r.ok))
 }
 
-/// `master-bridge run PLAN.json -u N -r R -t T`: pushes, runs, prints the master's summary,
-/// judges the thresholds and returns the exit code. A signal stops the run (recorded `stopped`)
-/// and the summary so far is printed.
+/// How a run ended, as the store (local) or the bridge's API (remote) records it.
+#[derive(Debug, Clone, Default)]
+struct Ended {
+    id: String,
+    state: String,
+    error: Option<String>,
+    stats: Vec<serde_json::Value>,
+    failures: Vec<serde_json::Value>,
+    /// Whether the run's thresholds were judged (a breach makes it `failed` with statistics).
+    judged: bool,
+}
+
+impl Ended {
+    fn from_json(run: &serde_json::Value) -> Ended {
+        let rows = |k: &str| run[k].as_array().cloned().unwrap_or_default();
+        Ended {
+            id: run["id"].as_str().unwrap_or("").to_string(),
+            state: run["state"].as_str().unwrap_or("").to_string(),
+            error: run["error"].as_str().map(str::to_string),
+            stats: rows("stats"),
+            failures: rows("failures"),
+            judged: run["thresholds"].as_array().is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    fn from_record(run: &RunRecord) -> Ended {
+        Ended::from_json(&serde_json::to_value(run).unwrap_or_default())
+    }
+
+    /// Whether the run carried out its load (it may still have failed its thresholds).
+    fn completed(&self) -> bool {
+        self.state != "failed" || self.judged
+    }
+}
+
+/// `master-bridge run PLAN.json -u N -r R -t T`: runs the plan on the fleet (or on a running
+/// bridge), prints the master's summary, judges the thresholds, writes the summaries and the
+/// HTML report, and returns the exit code. A signal stops the run (recorded `stopped`) and the
+/// summary so far is printed.
 pub async fn run(cfg: RunConfig, shutdown: CancellationToken) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
-    let plan_name = cfg.push.plan.name.clone();
-    let done = async {
-        let services = crate::start(&cfg.push.fleet, &shutdown).await?;
-        let done = async {
-            let (id, _) = store_and_wait(&services, &cfg.push, &shutdown).await?;
-            let mut spec = cfg.spec.clone();
-            spec.plan = id;
-            let runs = &services.state.runs;
-            let run = runs.start(spec).await.context("cannot start the run")?;
-            anyhow::Ok(runs.wait(&run.id).await?)
-        }
-        .await;
-        services.shutdown().await;
-        done
-    }
-    .await;
+    let plan_name = cfg.plan.name.clone();
+    let done = match &cfg.target {
+        RunTarget::Fleet(fleet) => on_fleet(&cfg, fleet, &shutdown).await,
+        RunTarget::Bridge { url, auth } => on_bridge(&cfg, url, auth.clone(), &shutdown).await,
+    };
     let duration = started.elapsed().as_secs_f64();
-    let summary = match done {
-        Ok(done) if done.state != RunState::Failed => {
+    let (summary, html) = match done {
+        Ok((done, html)) if done.completed() => {
             print_summary(&done);
-            let (rows, aggregated) = row_stats(&done.stats);
+            let (rows, aggregated) = verdicts::row_stats(&done.stats);
             let verdicts = cfg
                 .thresholds
                 .iter()
                 .map(|t| t.evaluate(&rows, &aggregated))
                 .collect();
-            let failures = failure_rows(&done.failures);
-            RunSummary::completed(plan_name, duration, rows, aggregated, failures, verdicts)
+            let failures = verdicts::failure_rows(&done.failures);
+            let summary =
+                RunSummary::completed(plan_name, duration, rows, aggregated, failures, verdicts);
+            (summary, html)
         }
-        Ok(done) => {
+        Ok((done, html)) => {
             print_summary(&done);
-            could_not_run(
-                plan_name,
-                duration,
-                done.error.unwrap_or_else(|| "the run failed".into()),
-            )
+            let error = done.error.unwrap_or_else(|| "the run failed".into());
+            (could_not_run(plan_name, duration, error), html)
         }
-        Err(e) => could_not_run(plan_name, duration, format!("{e:#}")),
+        Err(e) => (could_not_run(plan_name, duration, format!("{e:#}")), None),
     };
     println!("{}", summary.to_text());
     if let Some(path) = &cfg.summary_json {
@@ -128,7 +154,79 @@ pub async fn run(cfg: RunConfig, shutdown: CancellationToken) -> anyhow::Result<
         std::fs::write(path, summary.to_junit())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    if let (Some(path), Some(html)) = (&cfg.html, html) {
+        std::fs::write(path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(summary.exit_code)
+}
+
+/// The HTML report when `--html` asks for it; a report that cannot be had is a warning.
+async fn report<F, E>(cfg: &RunConfig, fetch: F) -> Option<Vec<u8>>
+where
+    F: std::future::Future<Output = Result<Vec<u8>, E>>,
+    E: std::fmt::Display,
+{
+    cfg.html.as_ref()?;
+    match fetch.await {
+        Ok(html) => Some(html),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot fetch the master's HTML report");
+            None
+        }
+    }
+}
+
+/// Runs with this process's own services (etcd, the workers, the master, a local store).
+async fn on_fleet(
+    cfg: &RunConfig,
+    fleet: &FleetConfig,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(Ended, Option<Vec<u8>>)> {
+    let services = crate::start(fleet, shutdown).await?;
+    let done = async {
+        let (id, _) = store_and_wait(&services, &cfg.push_config(fleet), shutdown).await?;
+        let mut spec = cfg.spec.clone();
+        spec.plan = id;
+        let runs = &services.state.runs;
+        let run = runs.start(spec).await.context("cannot start the run")?;
+        let done = Ended::from_record(&runs.wait(&run.id).await?);
+        let html = report(
+            cfg,
+            services
+                .state
+                .master
+                .report(crate::api::report::REPORT_LIMIT),
+        )
+        .await;
+        anyhow::Ok((done, html))
+    }
+    .await;
+    services.shutdown().await;
+    done
+}
+
+/// Runs through a running bridge's API, so the run is in its history.
+async fn on_bridge(
+    cfg: &RunConfig,
+    url: &str,
+    auth: Option<crate::config::WebAuth>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(Ended, Option<Vec<u8>>)> {
+    let bridge = Bridge::new(url, auth);
+    let plan = bridge.create_plan(&cfg.plan.document).await?;
+    bridge
+        .wait_for_worker(&cfg.labels, cfg.wait, &cfg.wait_text, shutdown)
+        .await?;
+    let mut spec = cfg.spec.clone();
+    spec.plan = plan;
+    let id = bridge
+        .start_run(&serde_json::to_value(&spec)?)
+        .await
+        .context("cannot start the run")?;
+    tracing::info!(run = %id, bridge = %url, "run started on the bridge");
+    let done = Ended::from_json(&bridge.follow(&id, shutdown).await?);
+    let html = report(cfg, bridge.report()).await;
+    Ok((done, html))
 }
 
 fn could_not_run(plan: String, duration: f64, error: String) -> RunSummary {
@@ -146,62 +244,7 @@ fn could_not_run(plan: String, duration: f64, error: String) -> RunSummary {
     }
 }
 
-/// The master's rows (Locust's field names, as stored with the run) as threshold rows; the last
-/// one is "Aggregated".
-fn row_stats(stats: &serde_json::Value) -> (Vec<RowStats>, RowStats) {
-    let mut rows: Vec<RowStats> = stats
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
-            let percentile = |fraction: f64| {
-                r.as_object()
-                    .into_iter()
-                    .flatten()
-                    .find_map(|(k, v)| {
-                        let p: f64 = k.strip_prefix("response_time_percentile_")?.parse().ok()?;
-                        ((p - fraction).abs() < 1e-9).then(|| v.as_f64().unwrap_or(0.0))
-                    })
-                    .unwrap_or(0.0)
-            };
-            RowStats {
-                method: r["method"].as_str().unwrap_or("").to_string(),
-                name: r["name"].as_str().unwrap_or("").to_string(),
-                requests: r["num_requests"].as_u64().unwrap_or(0),
-                failures: r["num_failures"].as_u64().unwrap_or(0),
-                median_ms: f("median_response_time"),
-                avg_ms: f("avg_response_time"),
-                min_ms: f("min_response_time"),
-                max_ms: f("max_response_time"),
-                rps: f("total_rps"),
-                fail_rps: f("total_fail_per_sec"),
-                percentiles_ms: PERCENTILES.iter().map(|(_, p)| percentile(*p)).collect(),
-            }
-        })
-        .collect();
-    let aggregated = match rows.last() {
-        Some(r) if r.name == "Aggregated" => rows.pop().unwrap_or_default(),
-        _ => RowStats::default(),
-    };
-    (rows, aggregated)
-}
-
-fn failure_rows(failures: &serde_json::Value) -> Vec<FailureRow> {
-    failures
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|f| FailureRow {
-            method: f["method"].as_str().unwrap_or("").to_string(),
-            name: f["name"].as_str().unwrap_or("").to_string(),
-            error: f["error"].as_str().unwrap_or("").to_string(),
-            occurrences: f["occurrences"].as_u64().unwrap_or(0),
-        })
-        .collect()
-}
-
-fn print_summary(run: &RunRecord) {
+fn print_summary(run: &Ended) {
     println!("run {}: {}", run.id, run.state);
     if let Some(e) = &run.error {
         println!("error: {e}");
@@ -210,7 +253,7 @@ fn print_summary(run: &RunRecord) {
         "{:<8} {:<40} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "Type", "Name", "# reqs", "# fails", "Avg", "Min", "Max", "Med", "req/s"
     );
-    for r in run.stats.as_array().into_iter().flatten() {
+    for r in &run.stats {
         let num = |k: &str| r[k].as_f64().unwrap_or(0.0);
         println!(
             "{:<8} {:<40} {:>9} {:>8} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>9.2}",
@@ -225,7 +268,7 @@ fn print_summary(run: &RunRecord) {
             num("total_rps"),
         );
     }
-    for f in run.failures.as_array().into_iter().flatten() {
+    for f in &run.failures {
         println!(
             "failure: {} {}: {} x{}",
             f["method"].as_str().unwrap_or(""),
@@ -233,30 +276,5 @@ fn print_summary(run: &RunRecord) {
             f["error"].as_str().unwrap_or(""),
             f["occurrences"]
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_masters_rows_become_threshold_rows() {
-        let csv = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n\
-                   GET,slow,10,1,5,5.5,1,900,15.0,2.5,0.1,5,6,7,7,8,450,600,800,900,900,900\n\
-                   ,Aggregated,10,1,5,5.5,1,900,15.0,2.5,0.1,5,6,7,7,8,450,600,800,900,900,900\n";
-        let stats = serde_json::Value::Array(crate::master::stats_rows(csv));
-        let (rows, agg) = row_stats(&stats);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(
-            (agg.name.as_str(), agg.requests, agg.failures),
-            ("Aggregated", 10, 1)
-        );
-        assert_eq!(agg.percentiles_ms[5], 450.0, "p95");
-        assert_eq!(agg.percentiles_ms[8], 900.0, "p99.9");
-        assert_eq!(agg.percentiles_ms[10], 900.0, "p100");
-        let t: contract::threshold::Threshold = "p95{name=slow}<50ms".parse().unwrap();
-        let v = t.evaluate(&rows, &agg);
-        assert!(!v.passed && v.message.contains("by 400ms"), "{}", v.message);
     }
 }

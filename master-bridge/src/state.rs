@@ -9,6 +9,7 @@ use crate::probe::Prober;
 use crate::pusher::{MasterAddress, Pusher};
 use crate::runs::Runs;
 use crate::store::Store;
+use crate::tally::Tally;
 
 /// Facts about this bridge that the UI shows.
 #[derive(Debug, Clone)]
@@ -29,4 +30,6 @@ pub struct AppState {
     pub prober: Prober,
     pub runs: Arc<Runs>,
     pub info: Arc<BridgeInfo>,
+    /// The monotonic totals `/metrics` shows.
+    pub tally: Arc<Tally>,
 }

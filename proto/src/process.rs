@@ -41,19 +41,54 @@ pub fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-/// Logs to stderr with an `EnvFilter` directive (`info`, `worker=debug`, ...), colours only on a
-/// terminal without `NO_COLOR`. An invalid directive falls back to `info`.
+/// How log lines are written: `text` for people, `json` (one object per line: `timestamp`,
+/// `level`, `target`, `fields`, `spans`) for log collectors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The `--log-format` flag both binaries share (environment `LOCUST_HTTP_LOG_FORMAT`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogFormatArg {
+    /// Log line format: `text` or `json` (one JSON object per line).
+    #[arg(
+        long = "log-format",
+        global = true,
+        env = "LOCUST_HTTP_LOG_FORMAT",
+        default_value = "text",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// Logs to stderr as text with an `EnvFilter` directive (`info`, `worker=debug`, ...).
 pub fn init_logging(filter: &str) {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
-        .init();
+    init_logging_as(filter, LogFormat::Text);
+}
+
+/// Logs to stderr with an `EnvFilter` directive, as text (colours only on a terminal without
+/// `NO_COLOR`) or as JSON lines. An invalid directive falls back to `info`.
+pub fn init_logging_as(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .with_ansi(false)
+            .with_current_span(false)
+            .init(),
+    }
 }
 
 /// Cancels `token` on the first SIGINT or SIGTERM. Spawn it on the runtime at start.
@@ -103,6 +138,26 @@ mod tests {
     struct Flags {
         #[arg(long)]
         port: u16,
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Logged {
+        #[command(flatten)]
+        log: LogFormatArg,
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        let parsed = |args: &[&str]| parse_flags_from::<Logged, _, _>(args.iter().copied());
+        assert_eq!(parsed(&["x"]).unwrap().log.log_format, LogFormat::Text);
+        assert_eq!(
+            parsed(&["x", "--log-format", "json"])
+                .unwrap()
+                .log
+                .log_format,
+            LogFormat::Json
+        );
+        assert!(parsed(&["x", "--log-format", "xml"]).is_err());
     }
 
     #[test]

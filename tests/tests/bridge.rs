@@ -285,6 +285,8 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
             .arg(dir.join(format!("{name}.junit.xml")))
             .arg("--summary-json")
             .arg(dir.join(format!("{name}.summary.json")))
+            .arg("--html")
+            .arg(dir.join(format!("{name}.html")))
             .kill_on_drop(true);
         for t in thresholds {
             cmd.args(["--threshold", t]);
@@ -316,6 +318,12 @@ async fn pools_stages_one_shots_and_a_killed_bridge() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("pass.summary.json")).unwrap())
             .unwrap();
     assert_eq!(summary["outcome"], "passed");
+    // The master's HTML report, saved by the local one-shot too.
+    let html = std::fs::read_to_string(dir.join("pass.html")).unwrap();
+    assert!(
+        html.contains("<html") && html.contains("home"),
+        "{html:.300}"
+    );
     assert!(
         summary["aggregated"]["requests"].as_u64().unwrap() > 0,
         "{summary}"

@@ -28,6 +28,8 @@ pub struct Cli {
         value_name = "FILTER"
     )]
     pub log: String,
+    #[command(flatten)]
+    pub log_format: contract::process::LogFormatArg,
 
     /// Threads generating load (0 = one per available CPU). With one, the worker runs on a
     /// single-threaded runtime, which is about 25% faster per core than a one-thread pool.

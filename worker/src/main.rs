@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    contract::process::init_logging(&cli.log);
+    contract::process::init_logging_as(&cli.log, cli.log_format.log_format);
     let threads = match cli.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,

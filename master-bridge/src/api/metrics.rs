@@ -1,5 +1,13 @@
-//! `/metrics`: the fleet's numbers in the Prometheus text format. Label values come from etcd
-//! (anyone who can write there chooses them), so they are escaped as the format says.
+//! `/metrics`: the fleet's numbers in the Prometheus text format, in its conventions (base
+//! units, `_total` counters that never go backwards, `_seconds`). Counters come from
+//! [`crate::tally`]; gauges from the fleet's live view and the last reading of the master.
+//! Response times are a summary: the master's percentiles of the current run as its quantiles
+//! (its web API gives percentiles, not the buckets a histogram needs), with `_sum` and `_count`
+//! accumulated like the counters. Label values come from etcd and
+//! the master (anyone who can write there chooses them), so they are escaped as the format says.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
 
 use axum::Router;
 use axum::extract::State;
@@ -13,60 +21,202 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 
+/// Every run state, and `idle` before the first run.
+const RUN_STATES: [&str; 6] = [
+    "idle", "starting", "running", "finished", "stopped", "failed",
+];
+
+/// One metric family being written.
+struct Family<'a> {
+    out: &'a mut String,
+    name: &'static str,
+}
+
+impl Family<'_> {
+    fn start<'a>(out: &'a mut String, name: &'static str, kind: &str, help: &str) -> Family<'a> {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        Family { out, name }
+    }
+
+    fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
+        self.sample_of("", labels, value);
+    }
+
+    /// A sample of the family's `name` + `suffix` series (`_sum`, `_count`).
+    fn sample_of(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
+        let _ = write!(self.out, "{}{suffix}", self.name);
+        if !labels.is_empty() {
+            let inner: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
+                .collect();
+            let _ = write!(self.out, "{{{}}}", inner.join(","));
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+}
+
 /// Prometheus text format.
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    use std::fmt::Write;
     let workers = s.fleet.workers();
+    let master = s.tally.master();
     let mut out = String::new();
-    let mut gauge = |name: &str, help: &str, value: f64| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-        );
-    };
-    gauge(
+    let o = &mut out;
+
+    Family::start(
+        o,
+        "locust_http_build_info",
+        "gauge",
+        "The bridge's version.",
+    )
+    .sample(&[("version", env!("CARGO_PKG_VERSION"))], 1.0);
+
+    Family::start(
+        o,
         "locust_http_workers",
+        "gauge",
         "Workers registered in etcd.",
-        workers.len() as f64,
-    );
-    gauge(
-        "locust_http_workers_reachable",
-        "Workers answering their status call.",
-        workers.iter().filter(|w| w.unreachable.is_none()).count() as f64,
-    );
-    gauge(
-        "locust_http_users",
-        "Simulated users running on all workers.",
-        workers.iter().map(|w| f64::from(w.users)).sum(),
-    );
-    gauge(
-        "locust_http_requests_per_second",
-        "Requests per second of all workers (last report).",
-        workers.iter().map(|w| w.requests_per_second).sum(),
-    );
-    let _ = writeln!(
-        out,
-        "# HELP locust_http_requests_total Requests sent by the current sessions of all workers.\n# TYPE locust_http_requests_total counter\nlocust_http_requests_total {}",
-        workers.iter().map(|w| w.requests_total).sum::<u64>()
-    );
-    let _ = writeln!(
-        out,
-        "# HELP locust_http_failures_total Failed requests of the current sessions of all workers.\n# TYPE locust_http_failures_total counter\nlocust_http_failures_total {}",
-        workers.iter().map(|w| w.failures_total).sum::<u64>()
-    );
-    let _ = writeln!(
-        out,
-        "# HELP locust_http_worker_users Users per worker.\n# TYPE locust_http_worker_users gauge"
-    );
+    )
+    .sample(&[], workers.len() as f64);
+    let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
     for w in &workers {
-        let _ = writeln!(
-            out,
-            "locust_http_worker_users{{address=\"{}\"}} {}",
-            escape_label(&w.record.address),
-            w.users
+        let state = match (&w.unreachable, w.state.as_str()) {
+            (Some(_), _) => "unreachable",
+            (None, "") => "unknown",
+            (None, state) => state,
+        };
+        *by_state.entry(state.to_string()).or_default() += 1;
+    }
+    let mut f = Family::start(
+        o,
+        "locust_http_workers_by_state",
+        "gauge",
+        "Workers per state (as they report it; unreachable when they do not answer).",
+    );
+    for (state, n) in &by_state {
+        f.sample(&[("state", state)], *n as f64);
+    }
+
+    Family::start(
+        o,
+        "locust_http_users",
+        "gauge",
+        "Simulated users running on all workers.",
+    )
+    .sample(&[], workers.iter().map(|w| f64::from(w.users)).sum());
+    let mut f = Family::start(o, "locust_http_worker_users", "gauge", "Users per worker.");
+    for w in &workers {
+        f.sample(&[("address", &w.record.address)], f64::from(w.users));
+    }
+
+    let rows = s.tally.rows();
+    let mut f = Family::start(
+        o,
+        "locust_http_requests_total",
+        "counter",
+        "Requests per method and name (the master's counts, accumulated by the bridge).",
+    );
+    for ((method, name), c) in &rows {
+        f.sample(&[("method", method), ("name", name)], c.requests as f64);
+    }
+    let mut f = Family::start(
+        o,
+        "locust_http_failures_total",
+        "counter",
+        "Failed requests per method and name (the master's counts, accumulated by the bridge).",
+    );
+    for ((method, name), c) in &rows {
+        f.sample(&[("method", method), ("name", name)], c.failures as f64);
+    }
+    let per_worker = s.tally.workers();
+    let mut f = Family::start(
+        o,
+        "locust_http_worker_requests_total",
+        "counter",
+        "Requests per worker (accumulated across worker restarts).",
+    );
+    for (address, c) in &per_worker {
+        f.sample(&[("address", address)], c.requests as f64);
+    }
+    let mut f = Family::start(
+        o,
+        "locust_http_worker_failures_total",
+        "counter",
+        "Failed requests per worker (accumulated across worker restarts).",
+    );
+    for (address, c) in &per_worker {
+        f.sample(&[("address", address)], c.failures as f64);
+    }
+
+    let mut f = Family::start(
+        o,
+        "locust_http_response_time_seconds",
+        "summary",
+        "Response times per method and name: the Locust master's percentiles of the current run, sum and count accumulated by the bridge.",
+    );
+    for ((method, name), c) in &rows {
+        let labels = [("method", method.as_str()), ("name", name.as_str())];
+        let key = (method.clone(), name.clone());
+        for (q, seconds) in master.percentiles.get(&key).map_or(&[][..], |p| &p.values) {
+            f.sample(&[labels[0], labels[1], ("quantile", q)], *seconds);
+        }
+        f.sample_of("_sum", &labels, c.seconds);
+        f.sample_of("_count", &labels, c.requests as f64);
+    }
+
+    let latest = s.runs.subscribe().borrow().clone();
+    let current = match &latest {
+        None => "idle",
+        Some((_, state)) => crate::store::runs::state_text(*state),
+    };
+    let mut f = Family::start(
+        o,
+        "locust_http_run_state",
+        "gauge",
+        "The latest run's state (1 for the current one).",
+    );
+    for state in RUN_STATES {
+        f.sample(
+            &[("state", state)],
+            if state == current { 1.0 } else { 0.0 },
         );
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    Family::start(
+        o,
+        "locust_http_run_active",
+        "gauge",
+        "Whether a run is going.",
+    )
+    .sample(
+        &[],
+        if latest.is_some_and(|(_, st)| st.is_live()) {
+            1.0
+        } else {
+            0.0
+        },
+    );
+    Family::start(
+        o,
+        "locust_http_master_up",
+        "gauge",
+        "Whether the Locust master's web API answered the last reading.",
+    )
+    .sample(&[], if master.up { 1.0 } else { 0.0 });
+    Family::start(
+        o,
+        "locust_http_master_users",
+        "gauge",
+        "Users as the Locust master counts them.",
+    )
+    .sample(&[], master.users as f64);
+
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }
 
 /// A label value escaped for the text format: backslash, double quote and line feed.

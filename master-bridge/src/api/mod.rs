@@ -2,7 +2,8 @@
 //! [`AppState`](crate::state::AppState), call a service and return JSON; every error goes
 //! through [`error::ApiError`], the one place where errors become HTTP responses.
 //!
-//! - [`plans`], [`environments`], [`runs`], [`workers`], [`try_send`], [`metrics`]: the routes.
+//! - [`plans`], [`environments`], [`runs`], [`workers`], [`try_send`], [`metrics`], [`report`]:
+//!   the routes.
 //! - [`imports`]: `/api/import` and the Postman exports (the [`crate::convert`] converter).
 //! - [`extract`]: extractors whose rejections are JSON too.
 //! - [`error`]: errors to HTTP.
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod imports;
 pub mod metrics;
 pub mod plans;
+pub mod report;
 pub mod runs;
 pub mod try_send;
 pub mod workers;
@@ -32,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(workers::routes())
         .merge(try_send::routes())
         .merge(metrics::routes())
+        .merge(report::routes())
         .merge(imports::routes())
 }
 

@@ -60,6 +60,7 @@ fn state(dir: &std::path::Path) -> (AppState, Arc<Fleet>) {
             master: address,
             etcd: vec!["http://127.0.0.1:2379".into()],
         }),
+        tally: crate::tally::Tally::new(),
     };
     (state, fleet)
 }

@@ -62,12 +62,40 @@ pub(super) async fn execute(runs: &Runs, id: &str, spec: &RunSpec, stop: &Cancel
         SETTLE
     };
     let (stats, failures) = close(&runs.master, budget).await;
+    let (end, error) = judge(runs, id, spec, &stats, end, error).await;
     match &error {
         Some(e) => tracing::error!(run = %id, error = %e, "run failed"),
         None => tracing::info!(run = %id, state = %end, "run ended"),
     }
     runs.finish(id, end, Value::Array(stats), Value::Array(failures), error)
         .await;
+}
+
+/// Judges the run's thresholds on its final statistics and stores the verdicts; a breach makes
+/// a run that ended normally `failed`, its error naming each breached threshold and by how much.
+async fn judge(
+    runs: &Runs,
+    id: &str,
+    spec: &RunSpec,
+    stats: &[Value],
+    end: RunState,
+    error: Option<String>,
+) -> (RunState, Option<String>) {
+    let Ok(thresholds) = spec.parsed_thresholds() else {
+        return (end, error);
+    };
+    if thresholds.is_empty() || end == RunState::Failed {
+        return (end, error);
+    }
+    let verdicts = crate::verdicts::judge(&thresholds, stats);
+    let stored = serde_json::to_value(&verdicts).unwrap_or_default();
+    if let Err(e) = runs.store.set_run_thresholds(id, stored).await {
+        tracing::error!(run = %id, error = %e, "cannot store the threshold verdicts");
+    }
+    match crate::verdicts::breached(&verdicts) {
+        Some(why) => (RunState::Failed, Some(why)),
+        None => (end, error),
+    }
 }
 
 async fn drive(

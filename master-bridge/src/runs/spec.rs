@@ -21,6 +21,8 @@ pub enum SpecError {
     Users,
     #[error("stages[{0}].spawn_rate must be above 0")]
     StageSpawnRate(usize),
+    #[error("thresholds: {0}")]
+    Thresholds(String),
     #[error("{field}: {value:?} is not a duration such as \"30s\" or \"2m\"")]
     Duration { field: String, value: String },
 }
@@ -51,6 +53,10 @@ pub struct RunSpec {
     /// Name of an environment whose variables the workers get.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// Thresholds judged on the master's final statistics (`p95<300ms`, ...); a breach marks
+    /// the run failed, with the verdicts stored on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<String>,
 }
 
 /// A phase of a run: `users` at `spawn_rate` for `duration` (`None` = until stopped).
@@ -75,6 +81,7 @@ impl RunSpec {
         if !(self.spawn_rate > 0.0 && self.spawn_rate.is_finite()) {
             return Err(SpecError::SpawnRate);
         }
+        self.parsed_thresholds()?;
         let run_time = self
             .run_time
             .as_deref()
@@ -113,6 +120,21 @@ impl RunSpec {
     }
 }
 
+impl RunSpec {
+    /// The thresholds, parsed (every bad one named at once).
+    pub fn parsed_thresholds(&self) -> Result<Vec<contract::threshold::Threshold>, SpecError> {
+        contract::threshold::parse_all(&self.thresholds).map_err(|errors| {
+            SpecError::Thresholds(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +148,7 @@ mod tests {
             stages,
             labels: BTreeMap::new(),
             environment: None,
+            thresholds: Vec::new(),
         }
     }
 

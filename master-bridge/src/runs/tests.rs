@@ -191,6 +191,7 @@ fn spec(plan: &str, run_time: Option<&str>) -> RunSpec {
         stages: Vec::new(),
         labels: BTreeMap::new(),
         environment: None,
+        thresholds: Vec::new(),
     }
 }
 

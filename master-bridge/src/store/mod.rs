@@ -76,7 +76,8 @@ const SCHEMA: &str = "PRAGMA journal_mode = WAL;
      CREATE TABLE IF NOT EXISTS runs (
          id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_version INTEGER NOT NULL,
          request TEXT NOT NULL, state TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,
-         stats TEXT NOT NULL DEFAULT '[]', failures TEXT NOT NULL DEFAULT '[]', error TEXT);
+         stats TEXT NOT NULL DEFAULT '[]', failures TEXT NOT NULL DEFAULT '[]', error TEXT,
+         thresholds TEXT NOT NULL DEFAULT '[]');
      CREATE TABLE IF NOT EXISTS assignments (
          selector TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_version INTEGER NOT NULL, updated_at REAL NOT NULL);";
 
@@ -86,6 +87,13 @@ impl Db {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
         let conn = Connection::open(dir.join("bridge.db"))?;
         conn.execute_batch(SCHEMA)?;
+        // Stores made before runs had threshold verdicts get the column.
+        let has_verdicts = conn.prepare("SELECT thresholds FROM runs LIMIT 0").is_ok();
+        if !has_verdicts {
+            conn.execute_batch(
+                "ALTER TABLE runs ADD COLUMN thresholds TEXT NOT NULL DEFAULT '[]'",
+            )?;
+        }
         // A run that was going when the bridge died did not finish.
         conn.execute(
             "UPDATE runs SET state = ?1, error = 'the bridge stopped during the run', ended_at = ?2

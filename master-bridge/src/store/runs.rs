@@ -22,6 +22,9 @@ pub struct RunRecord {
     pub stats: serde_json::Value,
     pub failures: serde_json::Value,
     pub error: Option<String>,
+    /// The verdicts of the run's thresholds (`threshold`, `passed`, `actual`, `limit`,
+    /// `message`: which one and by how much), `[]` without thresholds.
+    pub thresholds: serde_json::Value,
 }
 
 /// The text of a state in the `runs.state` column.
@@ -71,6 +74,7 @@ impl Db {
             stats: serde_json::json!([]),
             failures: serde_json::json!([]),
             error: None,
+            thresholds: serde_json::json!([]),
         })
     }
 
@@ -98,6 +102,19 @@ impl Db {
         Ok(())
     }
 
+    /// Records the verdicts of a run's thresholds.
+    pub fn set_run_thresholds(
+        &self,
+        id: &str,
+        verdicts: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE runs SET thresholds = ?2 WHERE id = ?1",
+            params![id, verdicts.to_string()],
+        )?;
+        Ok(())
+    }
+
     pub fn run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
         Ok(self
             .runs_where("WHERE id = ?1", params![id])?
@@ -117,7 +134,7 @@ impl Db {
     ) -> Result<Vec<RunRecord>, StoreError> {
         let db = self.conn();
         let sql = format!(
-            "SELECT id, plan_id, plan_version, request, state, started_at, ended_at, stats, failures, error
+            "SELECT id, plan_id, plan_version, request, state, started_at, ended_at, stats, failures, error, thresholds
              FROM runs {clause} ORDER BY started_at DESC"
         );
         let mut stmt = db.prepare(&sql)?;
@@ -133,6 +150,7 @@ impl Db {
                 stats: r.get(7)?,
                 failures: r.get(8)?,
                 error: r.get(9)?,
+                thresholds: r.get(10)?,
             })
         })?;
         let rows: Vec<Row> = rows.collect::<Result<_, _>>()?;
@@ -152,6 +170,7 @@ struct Row {
     stats: String,
     failures: String,
     error: Option<String>,
+    thresholds: String,
 }
 
 impl Row {
@@ -167,6 +186,7 @@ impl Row {
             stats: json(&self.stats)?,
             failures: json(&self.failures)?,
             error: self.error,
+            thresholds: json(&self.thresholds)?,
         })
     }
 }
@@ -198,6 +218,16 @@ impl Store {
     ) -> Result<(), StoreError> {
         let id = id.to_owned();
         self.call(move |db| db.finish_run(&id, state, &stats, &failures, error.as_deref()))
+            .await
+    }
+
+    pub async fn set_run_thresholds(
+        &self,
+        id: &str,
+        verdicts: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.call(move |db| db.set_run_thresholds(&id, &verdicts))
             .await
     }
 
@@ -238,6 +268,13 @@ mod tests {
         assert!(got.ended_at.is_some());
         assert_eq!(got.request, json!({"users": 1}));
         assert_eq!(s.runs().unwrap().len(), 1);
+        assert_eq!(got.thresholds, json!([]));
+        s.set_run_thresholds(&r.id, &json!([{"threshold": "p95<1ms", "passed": false}]))
+            .unwrap();
+        assert_eq!(
+            s.run(&r.id).unwrap().unwrap().thresholds[0]["passed"],
+            false
+        );
         assert!(s.run("nope").unwrap().is_none());
     }
 
