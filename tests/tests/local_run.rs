@@ -174,14 +174,14 @@ async fn the_workers_metrics_count_requests_and_users() {
             .find(|l| l.starts_with(series))
             .and_then(|l| l.rsplit(' ').next()?.parse().ok())
     };
-    let home = r#"locust_http_worker_requests_total{method="GET",name="home"}"#;
+    let home = r#"locust_http_worker_sent_requests_total{method="GET",name="home"}"#;
     let first = eventually(Duration::from_secs(10), "requests in /metrics", || async {
         let text = scrape().await?;
         (value(&text, home)? > 0.0).then_some(text)
     })
     .await;
     assert_eq!(
-        value(&first, "locust_http_worker_users"),
+        value(&first, "locust_http_worker_running_users"),
         Some(3.0),
         "{first}"
     );

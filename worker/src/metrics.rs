@@ -60,14 +60,14 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             })
             .set(1);
-        registry.register("requests", "Requests sent, by step", requests.clone());
-        registry.register("failures", "Failed requests, by step", failures.clone());
+        registry.register("sent_requests", "Requests sent, by step", requests.clone());
+        registry.register("failed_requests", "Failed requests, by step", failures.clone());
         registry.register(
             "response_time_seconds",
             "Response times (bucketed as Locust reports them), by step",
             response_time.clone(),
         );
-        registry.register("users", "Simulated users running", users.clone());
+        registry.register("running_users", "Simulated users running", users.clone());
         registry.register("build_info", "The worker's version", build);
         Arc::new(Metrics {
             registry,
@@ -217,17 +217,17 @@ mod tests {
         m.observe(&report);
         let text = m.encode();
         assert!(
-            text.contains(r#"locust_http_worker_requests_total{method="GET",name="home"} 6"#),
+            text.contains(r#"locust_http_worker_sent_requests_total{method="GET",name="home"} 6"#),
             "{text}"
         );
-        assert!(text.contains(r#"locust_http_worker_failures_total{method="GET",name="home"} 2"#));
+        assert!(text.contains(r#"locust_http_worker_failed_requests_total{method="GET",name="home"} 2"#));
         assert!(text.contains(
             r#"locust_http_worker_response_time_seconds_bucket{le="0.005",method="GET",name="home"} 4"#
         ));
         assert!(text.contains(
             r#"locust_http_worker_response_time_seconds_count{method="GET",name="home"} 6"#
         ));
-        assert!(text.contains("locust_http_worker_users 7"));
+        assert!(text.contains("locust_http_worker_running_users 7"));
         assert!(text.contains("locust_http_worker_build_info{version="));
     }
 }
