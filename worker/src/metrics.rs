@@ -61,7 +61,11 @@ impl Metrics {
             })
             .set(1);
         registry.register("sent_requests", "Requests sent, by step", requests.clone());
-        registry.register("failed_requests", "Failed requests, by step", failures.clone());
+        registry.register(
+            "failed_requests",
+            "Failed requests, by step",
+            failures.clone(),
+        );
         registry.register(
             "response_time_seconds",
             "Response times (bucketed as Locust reports them), by step",
@@ -220,7 +224,11 @@ mod tests {
             text.contains(r#"locust_http_worker_sent_requests_total{method="GET",name="home"} 6"#),
             "{text}"
         );
-        assert!(text.contains(r#"locust_http_worker_failed_requests_total{method="GET",name="home"} 2"#));
+        assert!(
+            text.contains(
+                r#"locust_http_worker_failed_requests_total{method="GET",name="home"} 2"#
+            )
+        );
         assert!(text.contains(
             r#"locust_http_worker_response_time_seconds_bucket{le="0.005",method="GET",name="home"} 4"#
         ));

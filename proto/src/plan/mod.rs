@@ -14,12 +14,14 @@
 //! reported (saving a draft, as Postman does). [`environment`] reads environment files (ours or
 //! Postman's) and [`offline`] checks plan files against one (`validate` subcommands).
 
+mod duration;
 pub mod environment;
 mod error;
 mod file;
 pub mod offline;
 mod validate;
 
+pub use duration::{format_duration, parse_duration};
 pub use error::{CheckOptions, FieldError, PlanError, UndefinedVar, Validated};
 pub use validate::check_base_url;
 
@@ -427,52 +429,6 @@ fn ser_statuses<S: serde::Serializer>(v: &[u16], s: S) -> Result<S::Ok, S::Error
         [one] => s.serialize_u16(*one),
         many => many.serialize(s),
     }
-}
-
-/// Formats a duration the way plans write it: `1500ms`, `10s`.
-pub fn format_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
-}
-
-/// Parses `250ms`, `10s`, `2m`, `1h30m`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(secs) = s.parse::<f64>() {
-        return (secs.is_finite() && (0.0..1e9).contains(&secs))
-            .then(|| Duration::from_secs_f64(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let part = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.checked_mul(60)?),
-            "h" => Duration::from_secs(n.checked_mul(3600)?),
-            _ => return None,
-        };
-        total = total.checked_add(part)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
 }
 
 impl Plan {
