@@ -124,7 +124,7 @@ run_master "$CONNECTIONS" "$((DURATION + 2))s" "$WORK/tp" "$MPORT" &
 MASTER=$!
 PIDS+=($MASTER)
 echo "== worker run: $CONNECTIONS users, no think time, core $GEN_CORE, --threads 1"
-cpu_of "$WORK/worker.cpu" taskset -c "$GEN_CORE" target/release/worker --threads 1 run "$WORK/get.json" --master-port "$MPORT" --log warn &
+cpu_of "$WORK/worker.cpu" taskset -c "$GEN_CORE" target/release/worker run "$WORK/get.json" --threads 1 --master-port "$MPORT" --log warn &
 PIDS+=($!)
 WORKER_WRAP=$!
 wait "$MASTER" || true

@@ -146,7 +146,13 @@ pub async fn run(
                 if !ramp_done {
                     let want = ramp(&run, started.elapsed());
                     let target: ClassCounts = [(CLASS.to_string(), want)].into();
-                    let reached = load.apply(&target, SPAWN_BATCH);
+                    // Batches with a yield between them: other tasks (the users already
+                    // started) keep running while a large ramp step is carried out.
+                    let mut reached = load.apply(&target, SPAWN_BATCH);
+                    while !reached {
+                        tokio::task::yield_now().await;
+                        reached = load.apply(&target, SPAWN_BATCH);
+                    }
                     ramp_done = reached && want == run.users;
                     if ramp_done {
                         eprintln!(
