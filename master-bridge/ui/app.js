@@ -22,20 +22,29 @@ function pageName() {
   return name in PAGES ? name : "collections";
 }
 
-/** Shows the page the address names: the one shown before is unmounted first. */
-function route() {
+let navigation = 0;
+
+/**
+ * Shows the page the address names: the one shown before is unmounted first, and the shared
+ * lists are read again (plans and environments may have changed elsewhere) before the next
+ * page mounts.
+ */
+async function route() {
   const name = pageName();
   if (current && current.name === name) return;
-  if (current) { current.scope.dispose(); current.page.unmount(); }
+  const mine = ++navigation;
+  if (current) { current.scope.dispose(); current.page.unmount(); current = null; }
   main.replaceChildren();
-  const scope = createScope();
-  current = { name, page: PAGES[name], scope };
   document.querySelectorAll("header nav a").forEach((a) => {
     const on = a.dataset.page === name;
     a.classList.toggle("active", on);
     if (on) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   });
   document.title = `${TITLES[name]} · locust-http`;
+  try { await Promise.all([loadPlans(), loadEnvs()]); } catch (e) { toast(e.message); }
+  if (mine !== navigation) return; // left again meanwhile
+  const scope = createScope();
+  current = { name, page: PAGES[name], scope };
   try { current.page.mount(main, scope); } catch (e) { main.replaceChildren(h("div", { class: "error" }, e.message)); }
 }
 
@@ -50,12 +59,13 @@ const appScope = createScope(); // lives as long as the document
 subscribe(appScope, (what) => { if (what === "envs" || what === "activeEnv") fillEnvSelect(); });
 $("#active-env").addEventListener("change", (ev) => setActiveEnv(ev.target.value));
 window.addEventListener("hashchange", route);
+// Back to this tab: plans and environments may have changed elsewhere meanwhile.
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && current) Promise.all([loadPlans(), loadEnvs()]).catch((e) => toast(e.message));
+});
 // No "Leave site?" prompt: unsaved edits are drafts kept in this browser (collections/state.js).
 
 (async () => {
-  try {
-    shared.info = await api("GET", "/api/info");
-    await Promise.all([loadPlans(), loadEnvs()]);
-  } catch (e) { toast(e.message); }
+  try { shared.info = await api("GET", "/api/info"); } catch (e) { toast(e.message); }
   route();
 })();
