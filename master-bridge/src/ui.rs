@@ -27,6 +27,15 @@ pub const FILES: &[(&str, &str)] = &[
     ("lib/scope.js", include_str!("../ui/lib/scope.js")),
     ("lib/shared.js", include_str!("../ui/lib/shared.js")),
     ("lib/widgets.js", include_str!("../ui/lib/widgets.js")),
+    // uPlot, pinned by ui/vendor/package.json (MIT, ui/vendor/uPlot.LICENSE).
+    (
+        "vendor/uPlot.esm.js",
+        include_str!("../ui/vendor/uPlot.esm.js"),
+    ),
+    (
+        "vendor/uPlot.min.css",
+        include_str!("../ui/vendor/uPlot.min.css"),
+    ),
     (
         "pages/environments.js",
         include_str!("../ui/pages/environments.js"),
@@ -200,7 +209,9 @@ mod tests {
             for e in std::fs::read_dir(d).unwrap() {
                 let p = e.unwrap().path();
                 if p.is_dir() {
-                    dirs.push(p);
+                    if !p.ends_with("node_modules") {
+                        dirs.push(p);
+                    }
                 } else if p.extension().is_some_and(|x| x == "js" || x == "css") {
                     let rel = p
                         .strip_prefix(&root)
@@ -240,6 +251,23 @@ mod tests {
                 assert!(served.contains(&target.as_str()), "{name} imports {target}");
             }
         }
+    }
+
+    #[test]
+    fn the_embedded_chart_library_is_the_pinned_version() {
+        let pkg: serde_json::Value =
+            serde_json::from_str(include_str!("../ui/vendor/package.json"))
+                .expect("vendor/package.json");
+        let pinned = pkg["dependencies"]["uplot"].as_str().expect("uplot pinned");
+        let (_, js) = FILES
+            .iter()
+            .find(|(n, _)| *n == "vendor/uPlot.esm.js")
+            .expect("served");
+        let banner: String = js.chars().take(400).collect();
+        assert!(
+            banner.contains(&format!("(v{pinned})")),
+            "vendor/uPlot.esm.js is not uPlot {pinned}: copy it again (npm ci && npm run copy)"
+        );
     }
 
     #[tokio::test]

@@ -202,7 +202,9 @@ test("start a run, watch the numbers move, stop it, find it in history", async (
   let later = first;
   for (let i = 0; i < 60 && later <= first; i++) { await page.waitForTimeout(500); later = await aggregated(); }
   assert.ok(later > first, `the numbers move (${first} -> ${later})`);
-  await page.waitForSelector("#live svg");
+  await page.waitForSelector("#live .u-legend");
+  await page.waitForFunction(() => document.querySelectorAll("#live .chart .u-axis").length >= 8);
+  assert.match(await page.textContent("#live .charts"), /requests\/s[\s\S]*p95[\s\S]*users/);
   await page.screenshot({ path: `${SHOTS}/run-live.png` });
   await page.click("#stop-run");
   await page.waitForFunction(() => document.querySelector("#run-state")?.textContent === "stopped", null, { timeout: 60000 });

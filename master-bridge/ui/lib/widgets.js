@@ -1,8 +1,9 @@
 // Widgets more than one page uses: name/value tables, the JSON tree, statistics tables,
-// charts, the current values panel.
+// time-series charts (uPlot, vendor/), the current values panel.
 
 import { h } from "./dom.js";
 import { currentValues, setCurrentValues, shared } from "./shared.js";
+import uPlot from "../vendor/uPlot.esm.js";
 
 let uid = 0;
 /** A fresh element id (for label/for pairs). */
@@ -65,23 +66,33 @@ export function failuresTable(rows) {
     h("tbody", {}, rows.map((f) => h("tr", {}, h("td", {}, f.method), h("td", {}, f.name), h("td", {}, f.error), h("td", { class: "num" }, f.occurrences))))));
 }
 
-/** A small line chart of `samples` (objects with `at`, seconds) for `keys`, with a time axis and a legend. */
-export function chart(title, samples, keys) {
-  const w = 400, hgt = 150, pad = 26;
-  const max = Math.max(1, ...samples.flatMap((s) => keys.map((k) => s[k] || 0)));
-  const colors = ["#2457c5", "#b02a27", "#136b33"];
-  const x = (i) => pad + (i * (w - pad - 4)) / Math.max(1, samples.length - 1);
-  const y = (v) => hgt - pad - ((v || 0) / max) * (hgt - pad - 8);
-  const t0 = samples.length ? samples[0].at : 0;
-  const span = samples.length ? Math.round(samples[samples.length - 1].at - t0) : 0;
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `${title}: ${keys.map((k) => `${k} ${samples.length ? samples[samples.length - 1][k] : 0}`).join(", ")}`);
-  svg.innerHTML = `<text x="2" y="12" font-size="10" fill="#5b606e">${max.toFixed(max < 10 ? 1 : 0)}</text><text x="${pad}" y="${hgt - 6}" font-size="10" fill="#5b606e">0 s</text><text x="${w - 4}" y="${hgt - 6}" font-size="10" fill="#5b606e" text-anchor="end">${span} s</text><line x1="${pad}" y1="${hgt - pad}" x2="${w}" y2="${hgt - pad}" stroke="#767b8a"/>` +
-    keys.map((k, i) => `<polyline fill="none" stroke="${colors[i]}" stroke-width="1.5" points="${samples.map((s, j) => `${x(j)},${y(s[k])}`).join(" ")}"/>`).join("");
-  const legend = h("span", { class: "legend" }, keys.map((k, i) => h("span", {}, h("span", { class: "swatch", style: `background:${colors[i]}` }), ` ${k} `)));
-  return h("div", { class: "chart" }, h("h4", {}, title, " ", legend), svg);
+/**
+ * A time-series chart (uPlot, embedded): a time axis, a legend that shows the values under the
+ * cursor, drag to zoom and double-click to zoom out. `series`: [{key, label, color}]. Append
+ * `el` to the page, then call `update(samples)` (objects with `at`, in seconds, and the keys).
+ */
+export function timeChart(title, series, scope) {
+  const holder = h("div", { class: "chart-body" });
+  const el = h("figure", { class: "chart" }, h("figcaption", {}, title), holder);
+  let plot = null;
+  const width = () => Math.max(200, holder.clientWidth || 400);
+  scope.listen(window, "resize", () => { if (plot) plot.setSize({ width: width(), height: 180 }); });
+  scope.onDispose(() => { if (plot) plot.destroy(); plot = null; });
+  return {
+    el,
+    update(samples) {
+      const data = [samples.map((s) => s.at), ...series.map((se) => samples.map((s) => s[se.key] ?? null))];
+      if (plot) { plot.setData(data); return; }
+      if (!holder.isConnected || scope.disposed) return;
+      plot = new uPlot({
+        width: width(), height: 180,
+        scales: { x: { time: true } },
+        series: [{ label: "time" }, ...series.map((se) => ({ label: se.label, stroke: se.color, width: 1.5, value: (u, v) => (v === null || v === undefined ? "–" : Number(v).toFixed(v < 10 ? 1 : 0)) }))],
+        axes: [{ stroke: "#555a68" }, { stroke: "#555a68", size: 50 }],
+        legend: { live: true },
+      }, data, holder);
+    },
+  };
 }
 
 /** The current values of an environment, with a Clear button; `onClear()` after clearing. */

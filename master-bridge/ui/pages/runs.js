@@ -3,15 +3,16 @@
 
 import { api } from "../lib/api.js";
 import { $, download, h } from "../lib/dom.js";
+import { createScope } from "../lib/scope.js";
 import { shared } from "../lib/shared.js";
-import { chart, failuresTable, scroller, statsTable } from "../lib/widgets.js";
+import { failuresTable, scroller, statsTable, timeChart } from "../lib/widgets.js";
 
 // The run followed and its samples survive leaving the page (not its poller).
 const followed = { id: null, samples: [] };
 let form = { plan: null, users: 10, rate: 10, time: "" };
 let root = null;
 let scope = null;
-let stopFollowing = () => {};
+let following = null; // the scope of the run followed: its poller, charts and listeners
 
 function follow(id) {
   if (followed.id !== id) { followed.id = id; followed.samples = []; }
@@ -65,35 +66,58 @@ async function render() {
   if (followed.id) followRun(live);
 }
 
+const CHARTS = [
+  ["Requests/s", [{ key: "rps", label: "requests/s", color: "#2457c5" }]],
+  ["Failures/s", [{ key: "fails", label: "failures/s", color: "#a82724" }]],
+  ["Response time (ms)", [{ key: "p50", label: "p50", color: "#2457c5" }, { key: "p95", label: "p95", color: "#7d4a00" }, { key: "p99", label: "p99", color: "#a82724" }]],
+  ["Users", [{ key: "users", label: "users", color: "#11612e" }]],
+];
+
 function followRun(live) {
   const id = followed.id;
   let wasGoing = false;
-  stopFollowing();
-  stopFollowing = scope.poll("run", async () => {
+  if (following) following.dispose();
+  const mine = createScope();
+  following = mine;
+  scope.onDispose(() => mine.dispose());
+  // Built once; each tick updates the parts (charts keep their zoom).
+  const state = h("span", { id: "run-state" });
+  const actions = h("span", { class: "row-flex" });
+  const charts = CHARTS.map(([title, series]) => timeChart(title, series, mine));
+  const chartBox = h("div", { class: "charts", hidden: true }, charts.map((c) => c.el));
+  const stats = h("div");
+  const failures = h("div");
+  live.replaceChildren(h("section", { class: "panel" },
+    h("div", { class: "row-flex" }, h("h2", {}, `Run ${id}: `, state), actions),
+    chartBox, h("h3", {}, "Statistics"), stats, h("h3", {}, "Failures"), failures));
+  mine.poll("run", async () => {
     if (followed.id !== id || !live.isConnected) return false;
     let run, master = null;
-    try { run = await api("GET", `/api/runs/${id}`); } catch (e) { live.replaceChildren(h("div", { class: "error" }, e.message)); return; }
+    try { run = await api("GET", `/api/runs/${id}`); } catch (e) { live.replaceChildren(h("div", { class: "error" }, e.message)); return false; }
     const going = run.state === "running" || run.state === "starting";
     if (going) {
       try { master = await api("GET", "/api/master/stats"); } catch { /* master busy */ }
       if (master && (master.user_count || 0) > 0) {
         const agg = (master.stats || []).find((r) => r.name === "Aggregated") || {};
         const p = master.current_response_time_percentiles || {};
-        followed.samples.push({ at: Date.now() / 1000, rps: master.current_rps || 0, fails: master.current_fail_per_sec || 0, p50: p["response_time_percentile_0.5"] || 0, p95: p["response_time_percentile_0.95"] || 0, users: master.user_count || 0, total: agg.num_requests || 0 });
-        followed.samples = followed.samples.slice(-300);
+        followed.samples.push({ at: Date.now() / 1000, rps: master.current_rps || 0, fails: master.current_fail_per_sec || 0,
+          p50: p["response_time_percentile_0.5"] ?? null, p95: p["response_time_percentile_0.95"] ?? null, p99: p["response_time_percentile_0.99"] ?? null,
+          users: master.user_count || 0, total: agg.num_requests || 0 });
+        followed.samples = followed.samples.slice(-1800);
       }
     }
     if (!live.isConnected) return false;
     const rows = going && master ? master.stats : run.stats;
     const fails = going && master ? master.errors.map((e) => ({ method: e.method, name: e.name, error: e.error, occurrences: e.occurrences })) : run.failures;
-    const s = followed.samples;
-    live.replaceChildren(h("section", { class: "panel" },
-      h("div", { class: "row-flex" }, h("h2", {}, `Run ${id}: `, h("span", { id: "run-state" }, run.state)),
-        going ? h("button", { class: "danger", id: "stop-run", onclick: () => api("POST", `/api/runs/${id}/stop`) }, "Stop") : null,
-        run.error ? h("span", { class: "error" }, run.error) : null),
-      s.length ? h("div", { class: "charts" }, chart("Requests/s", s, ["rps"]), chart("Failures/s", s, ["fails"]), chart("Response time (ms)", s, ["p50", "p95"]), chart("Users", s, ["users"])) : null,
-      h("h3", {}, "Statistics"), statsTable(rows || [], "run-stats"),
-      h("h3", {}, "Failures"), failuresTable(fails || [])));
+    if (state.textContent !== run.state) state.textContent = run.state;
+    actions.replaceChildren(...[going ? h("button", { class: "danger", id: "stop-run", onclick: () => api("POST", `/api/runs/${id}/stop`) }, "Stop") : null,
+      run.error ? h("span", { class: "error" }, run.error) : null].filter(Boolean));
+    if (followed.samples.length) {
+      chartBox.hidden = false;
+      for (const c of charts) c.update(followed.samples);
+    }
+    stats.replaceChildren(statsTable(rows || [], "run-stats"));
+    failures.replaceChildren(failuresTable(fails || []));
     if (going) { wasGoing = true; return true; }
     // The run just ended: render the page again so the history shows it.
     if (wasGoing) render();
@@ -110,5 +134,5 @@ export function mount(el, s) {
 export function unmount() {
   root = null;
   scope = null;
-  stopFollowing = () => {};
+  following = null;
 }

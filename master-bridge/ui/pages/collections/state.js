@@ -166,7 +166,12 @@ export async function reloadPlan(id) {
 }
 
 export async function deletePlan(id) {
-  if (!confirm(`Delete collection ${draft(id).name}?`)) return;
+  let live = [];
+  if (!id.startsWith("new-")) {
+    try { live = (await api("GET", "/api/runs")).filter((r) => r.plan === id && (r.state === "running" || r.state === "starting")); } catch { /* asked as usual */ }
+  }
+  const what = `Delete collection ${draft(id).name}?`;
+  if (!confirm(live.length ? `${what} It is running now (run ${live.map((r) => r.id).join(", ")}); the run goes on, its history keeps the plan's id.` : what)) return;
   try {
     if (!id.startsWith("new-")) await api("DELETE", `/api/plans/${id}`);
     discard(id);
