@@ -3,7 +3,7 @@
 #   everything scripts/setup-run.sh installs (.venv with the pinned Locust master and etcd), plus
 #   chromium, firefox-esr  Debian's, for the browser tests (apt)
 #   prometheus             Debian's (prometheus, promtool), for the metrics tests (apt)
-#   tests/ui/node_modules  playwright-core, pinned by tests/ui/package-lock.json
+#   tests/ui/node_modules  playwright-core and axe-core, pinned by tests/ui/package-lock.json
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +27,7 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "setup: npm not found; the browser tests need Node.js with npm (Debian: apt-get install nodejs npm)" >&2
   exit 1
 fi
-if [ ! -d tests/ui/node_modules/playwright-core ]; then
-  echo "setup: npm ci in tests/ui (playwright-core)"
+if [ ! -d tests/ui/node_modules/playwright-core ] || [ ! -d tests/ui/node_modules/axe-core ]; then
+  echo "setup: npm ci in tests/ui (playwright-core, axe-core)"
   (cd tests/ui && npm ci --no-audit --no-fund --silent)
 fi

@@ -1,10 +1,11 @@
 //! The web UI: static files compiled into the binary (`master-bridge/ui/`, plain ES modules, no
-//! build step), plus the few routes only the UI needs: bridge info, the master's live statistics,
-//! and the worker binary to download (streamed from disk, never read whole).
+//! build step: [`FILES`] lists every one), plus the few routes only the UI needs: bridge info,
+//! the master's live statistics, and the worker binary to download (streamed from disk, never
+//! read whole).
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -15,29 +16,83 @@ use crate::api::ApiError;
 use crate::state::AppState;
 
 const INDEX: &str = include_str!("../ui/index.html");
-const APP_JS: &str = include_str!("../ui/app.js");
-const STYLE: &str = include_str!("../ui/style.css");
+
+/// Every file under `/ui/`: its path there and its text. `app.js` is the router; each page is
+/// a module under `pages/`, the shared code under `lib/`.
+pub const FILES: &[(&str, &str)] = &[
+    ("app.js", include_str!("../ui/app.js")),
+    ("style.css", include_str!("../ui/style.css")),
+    ("lib/api.js", include_str!("../ui/lib/api.js")),
+    ("lib/dom.js", include_str!("../ui/lib/dom.js")),
+    ("lib/scope.js", include_str!("../ui/lib/scope.js")),
+    ("lib/shared.js", include_str!("../ui/lib/shared.js")),
+    ("lib/widgets.js", include_str!("../ui/lib/widgets.js")),
+    // uPlot, pinned by ui/vendor/package.json (MIT, ui/vendor/uPlot.LICENSE).
+    (
+        "vendor/uPlot.esm.js",
+        include_str!("../ui/vendor/uPlot.esm.js"),
+    ),
+    (
+        "vendor/uPlot.min.css",
+        include_str!("../ui/vendor/uPlot.min.css"),
+    ),
+    (
+        "pages/environments.js",
+        include_str!("../ui/pages/environments.js"),
+    ),
+    ("pages/fleet.js", include_str!("../ui/pages/fleet.js")),
+    ("pages/runs.js", include_str!("../ui/pages/runs.js")),
+    (
+        "pages/collections/index.js",
+        include_str!("../ui/pages/collections/index.js"),
+    ),
+    (
+        "pages/collections/editor.js",
+        include_str!("../ui/pages/collections/editor.js"),
+    ),
+    (
+        "pages/collections/importer.js",
+        include_str!("../ui/pages/collections/importer.js"),
+    ),
+    (
+        "pages/collections/send.js",
+        include_str!("../ui/pages/collections/send.js"),
+    ),
+    (
+        "pages/collections/state.js",
+        include_str!("../ui/pages/collections/state.js"),
+    ),
+    (
+        "pages/collections/tree.js",
+        include_str!("../ui/pages/collections/tree.js"),
+    ),
+];
 
 /// The UI's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Html(INDEX) }))
-        .route("/ui/app.js", get(|| async { js(APP_JS) }))
-        .route(
-            "/ui/style.css",
-            get(|| async { ([(header::CONTENT_TYPE, "text/css")], STYLE) }),
-        )
+        .route("/ui/{*file}", get(ui_file))
         .route("/api/info", get(info))
         .route("/api/master/stats", get(master_stats))
         .route("/download/worker", get(download_worker))
 }
 
-fn js(body: &'static str) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        body,
-    )
-        .into_response()
+/// One of [`FILES`], with its content type; anything else is a JSON 404.
+async fn ui_file(Path(file): Path<String>) -> Response {
+    let Some((name, body)) = FILES.iter().find(|(name, _)| *name == file) else {
+        return ApiError::NotFound(format!(
+            "/ui/{}",
+            file.chars().take(100).collect::<String>()
+        ))
+        .into_response();
+    };
+    let ct = if name.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/javascript; charset=utf-8"
+    };
+    ([(header::CONTENT_TYPE, ct)], *body).into_response()
 }
 
 async fn info(State(b): State<AppState>) -> impl IntoResponse {
@@ -141,6 +196,78 @@ mod tests {
         }
         assert!(chunks >= 6, "{chunks} chunk(s)");
         assert!(got == data, "the download differs from the file");
+    }
+
+    #[test]
+    fn every_ui_module_imported_is_served() {
+        // Each `import ... from "./x.js"` of a served file names another served file.
+        let served: Vec<&str> = FILES.iter().map(|(n, _)| *n).collect();
+        let mut on_disk = Vec::new();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        let mut dirs = vec![root.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    if !p.ends_with("node_modules") {
+                        dirs.push(p);
+                    }
+                } else if p.extension().is_some_and(|x| x == "js" || x == "css") {
+                    let rel = p
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    on_disk.push(rel);
+                }
+            }
+        }
+        on_disk.sort();
+        let mut listed: Vec<String> = served.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, on_disk, "FILES lists every file of ui/");
+        for (name, text) in FILES {
+            let dir = std::path::Path::new(name).parent().unwrap();
+            for line in text.lines().filter(|l| l.starts_with("import ")) {
+                let Some(spec) = line.split('"').nth(1) else {
+                    continue;
+                };
+                let mut parts: Vec<&str> = dir
+                    .to_str()
+                    .unwrap()
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                for seg in spec.split('/') {
+                    match seg {
+                        "." => {}
+                        ".." => {
+                            parts.pop();
+                        }
+                        s => parts.push(s),
+                    }
+                }
+                let target = parts.join("/");
+                assert!(served.contains(&target.as_str()), "{name} imports {target}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_embedded_chart_library_is_the_pinned_version() {
+        let pkg: serde_json::Value =
+            serde_json::from_str(include_str!("../ui/vendor/package.json"))
+                .expect("vendor/package.json");
+        let pinned = pkg["dependencies"]["uplot"].as_str().expect("uplot pinned");
+        let (_, js) = FILES
+            .iter()
+            .find(|(n, _)| *n == "vendor/uPlot.esm.js")
+            .expect("served");
+        let banner: String = js.chars().take(400).collect();
+        assert!(
+            banner.contains(&format!("(v{pinned})")),
+            "vendor/uPlot.esm.js is not uPlot {pinned}: copy it again (npm ci && npm run copy)"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,10 @@
 //! The web UI in real browsers against a running bridge, etcd, master, two workers and a
 //! target: Debian's Chromium driven by playwright-core (`tests/ui/ui.test.mjs`), then Debian's
 //! Firefox driven over WebDriver BiDi (`tests/ui/firefox.test.mjs`). Imports go through the
-//! bridge's `POST /api/import` (the Rust converter, tested in `tests/imports.rs`).
+//! bridge's `POST /api/import` (the Rust converter, tested in `tests/imports.rs`). The Chromium
+//! tests also cover edits never being lost (two-tab conflict, invalid JSON, drafts across a
+//! reload), pollers stopped on leaving a page, the keyboard, axe-core (pinned in
+//! `tests/ui/package.json`) on every page, and a 420 px wide window.
 
 use std::time::Duration;
 
@@ -49,7 +52,7 @@ async fn the_web_ui_in_chromium() {
         )
         .env("SCREENSHOT_DIR", dir.join("screenshots"))
         .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(240), cmd.output())
+    let out = tokio::time::timeout(Duration::from_secs(360), cmd.output())
         .await
         .expect("the browser tests finished")
         .expect("node runs");
@@ -88,6 +91,11 @@ async fn the_web_ui_in_chromium() {
         "fleet",
         "run-live",
         "runs",
+        "conflict",
+        "narrow-collections",
+        "narrow-environments",
+        "narrow-fleet",
+        "narrow-runs",
         "firefox-collections",
         "firefox-fleet",
         "firefox-runs",
@@ -100,6 +108,14 @@ async fn the_web_ui_in_chromium() {
         );
         let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
         let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
-        assert!(width >= 640 && height >= 400, "{shot} is {width}x{height}");
+        let min_width = if shot.starts_with("narrow-") {
+            420
+        } else {
+            640
+        };
+        assert!(
+            width >= min_width && height >= 400,
+            "{shot} is {width}x{height}"
+        );
     }
 }

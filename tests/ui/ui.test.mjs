@@ -3,7 +3,8 @@
 // and a target, and passes their addresses in the environment.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const BRIDGE = process.env.BRIDGE_URL;
@@ -31,6 +32,36 @@ async function api(path) {
   return r.json();
 }
 
+async function createPlan(plan) {
+  const r = await fetch(`${BRIDGE}/api/plans`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(plan) });
+  assert.equal(r.status, 201);
+  return r.json();
+}
+
+/** Opens the Collections page afresh (a full load: plans created through the API show). */
+async function freshCollections(p) {
+  await p.goto(`${BRIDGE}/#/collections`);
+  await p.reload();
+  await p.waitForSelector("#tree");
+}
+
+/** Clicks the tree row with exactly this text in its name. */
+async function openRow(p, name) {
+  await p.locator('.tree [role="treeitem"]').filter({ hasText: name }).first().click();
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's WCAG 2.1 A/AA rules on the page as it is: the serious and critical violations. */
+async function axeViolations(p) {
+  if (!(await p.evaluate(() => typeof window.axe === "object"))) await p.addScriptTag({ content: AXE });
+  return p.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+  });
+}
+
 test("build a transaction by typing, send it, fix an error, save it", async () => {
   await page.goto(BRIDGE);
   await page.click("#new-collection");
@@ -51,8 +82,8 @@ test("build a transaction by typing, send it, fix an error, save it", async () =
   await page.screenshot({ path: `${SHOTS}/request-editor.png` });
 
   // A second request with a JSON body and an extractor, sent with the keyboard shortcut.
-  await page.hover('.tree .row:has-text("transaction")');
-  await page.click('.tree .row:has-text("transaction") [aria-label="Add request"]');
+  await page.click('.tree .row:has-text("transaction") > span:first-child');
+  await page.click('.tree .row.selected [aria-label="Add request"]');
   await page.selectOption('[aria-label="Method"]', "POST");
   await page.fill("#url", "/login");
   await page.click('.tabs button:has-text("Body")');
@@ -171,7 +202,9 @@ test("start a run, watch the numbers move, stop it, find it in history", async (
   let later = first;
   for (let i = 0; i < 60 && later <= first; i++) { await page.waitForTimeout(500); later = await aggregated(); }
   assert.ok(later > first, `the numbers move (${first} -> ${later})`);
-  await page.waitForSelector("#live svg");
+  await page.waitForSelector("#live .u-legend");
+  await page.waitForFunction(() => document.querySelectorAll("#live .chart .u-axis").length >= 8);
+  assert.match(await page.textContent("#live .charts"), /requests\/s[\s\S]*p95[\s\S]*users/);
   await page.screenshot({ path: `${SHOTS}/run-live.png` });
   await page.click("#stop-run");
   await page.waitForFunction(() => document.querySelector("#run-state")?.textContent === "stopped", null, { timeout: 60000 });
@@ -186,4 +219,158 @@ test("start a run, watch the numbers move, stop it, find it in history", async (
   assert.match(history, /stopped/);
   assert.ok(history.includes(String(finalUi)), `history shows ${finalUi}`);
   await page.screenshot({ path: `${SHOTS}/runs.png` });
+});
+
+test("two tabs: saving over someone else's save shows a conflict, never overwrites silently", async () => {
+  const created = await createPlan({ name: "two-tabs", host: TARGET, transactions: [{ name: "t", steps: [{ name: "home", method: "GET", url: "/" }] }] });
+  const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const tabB = await other.newPage();
+  try {
+    for (const p of [page, tabB]) {
+      await p.goto(`${BRIDGE}/#/collections`);
+      await openRow(p, "two-tabs");
+      await p.waitForSelector('[aria-label="Host"]');
+    }
+    await page.fill('[aria-label="Host"]', "http://127.0.0.1:1/a");
+    await tabB.fill('[aria-label="Host"]', "http://127.0.0.1:1/b");
+    await page.click("#save");
+    await page.waitForFunction(() => document.querySelector("#toast").textContent.startsWith("Saved two-tabs (version 2)"));
+    await tabB.click("#save");
+    await tabB.waitForSelector("#plan-conflict");
+    assert.match(await tabB.textContent("#plan-conflict"), /version 2/);
+    let stored = await api(`/api/plans/${created.id}`);
+    assert.equal(stored.plan.host, "http://127.0.0.1:1/a", "the later save did not undo the earlier one");
+    assert.equal(stored.version, 2);
+    // See both, then choose to overwrite.
+    await tabB.click("#conflict-both");
+    assert.match(await tabB.textContent("#conflict-theirs"), /127\.0\.0\.1:1\/a/);
+    assert.match(await tabB.textContent("#conflict-mine"), /127\.0\.0\.1:1\/b/);
+    await tabB.screenshot({ path: `${SHOTS}/conflict.png` });
+    await tabB.click("#conflict-overwrite");
+    await tabB.waitForFunction(() => !document.querySelector("#plan-conflict") && !document.querySelector("[data-plan-name].dirty"));
+    stored = await api(`/api/plans/${created.id}`);
+    assert.equal(stored.plan.host, "http://127.0.0.1:1/b");
+    assert.equal(stored.version, 3);
+  } finally {
+    await other.close();
+  }
+});
+
+test("invalid JSON blocks Save with the error in place; a second click while saving does nothing", async () => {
+  const created = await createPlan({ name: "json-plan", host: TARGET, transactions: [{ name: "t", steps: [{ name: "json-req", method: "POST", url: "/login", json: { user: "a" } }] }] });
+  await freshCollections(page);
+  await openRow(page, "json-req");
+  await page.click('.tabs button:has-text("Body")');
+  await page.fill("#body-json", '{"user": ');
+  assert.match(await page.textContent("#body-json-error"), /Invalid JSON/);
+  await page.click("#save");
+  await page.waitForSelector("#plan-errors");
+  assert.match(await page.textContent("#plan-errors"), /invalid JSON/);
+  // Switching tabs keeps the invalid text and its error.
+  await page.click('.tabs button:has-text("Params")');
+  await page.click('.tabs button:has-text("Body")');
+  assert.equal(await page.inputValue("#body-json"), '{"user": ');
+  assert.match(await page.textContent("#body-json-error"), /Invalid JSON/);
+  assert.deepEqual(await api(`/api/plans/${created.id}/versions`), [1], "nothing was saved");
+  // Fixed, then two clicks in a row: one save.
+  await page.fill("#body-json", '{"user": "b"}');
+  assert.equal((await page.textContent("#body-json-error")).trim(), "");
+  await page.evaluate(() => { document.querySelector("#save").click(); document.querySelector("#save").click(); });
+  await page.waitForFunction(() => document.querySelector("#toast").textContent.startsWith("Saved json-plan (version 2)"));
+  await page.waitForFunction(() => !document.querySelector("[data-plan-name].dirty"));
+  assert.deepEqual(await api(`/api/plans/${created.id}/versions`), [1, 2]);
+  assert.equal((await api(`/api/plans/${created.id}`)).plan.transactions[0].steps[0].json.user, "b");
+});
+
+test("a reload restores unsaved edits and the Send history", async () => {
+  await freshCollections(page);
+  await openRow(page, "json-req");
+  await page.click("#send");
+  await page.waitForSelector("#response-status");
+  await openRow(page, "json-plan");
+  await page.fill('[aria-label="Host"]', "http://127.0.0.1:1/draft");
+  await page.reload();
+  await page.waitForSelector('[data-plan-name].dirty');
+  await openRow(page, "json-plan");
+  assert.equal(await page.inputValue('[aria-label="Host"]'), "http://127.0.0.1:1/draft");
+  await openRow(page, "json-req");
+  assert.match(await page.textContent("#send-history summary"), /History \([1-9]\d*\)/);
+  // Saved, the draft is gone from the browser.
+  await openRow(page, "json-plan");
+  await page.click("#save");
+  await page.waitForFunction(() => !document.querySelector("[data-plan-name].dirty"));
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("locust-http.draft."))), []);
+});
+
+test("the fleet page leaves no poller running after navigating away", async () => {
+  const count = () => page.evaluate(() => ({ pollers: window.locustHttp.pollers(), timers: window.locustHttp.timers() }));
+  await page.goto(`${BRIDGE}/#/collections`);
+  for (let visit = 1; visit <= 3; visit++) {
+    await page.click('header nav a[data-page="fleet"]');
+    await page.waitForFunction(() => document.querySelectorAll("#workers tr").length === 2);
+    const on = await count();
+    assert.deepEqual(on.pollers, { fleet: 1 }, `visit ${visit}: one poller`);
+    assert.ok(on.timers <= 1, `visit ${visit}: ${on.timers} timers`);
+    await page.click('header nav a[data-page="collections"]');
+    await page.waitForSelector("#new-collection");
+    const off = await count();
+    assert.deepEqual(off.pollers, {}, `after visit ${visit}`);
+    assert.equal(off.timers, 0, `after visit ${visit}`);
+  }
+  // And nothing keeps writing into the page: the count stays at zero a poll period later.
+  await page.waitForTimeout(1200);
+  assert.deepEqual(await count(), { pollers: {}, timers: 0 });
+});
+
+test("keyboard only: open a request from the tree, edit it, send it, save it", async () => {
+  const created = await createPlan({ name: "keys-plan", host: TARGET, transactions: [{ name: "t", steps: [{ name: "keys-req", method: "GET", url: "/nowhere" }] }] });
+  await freshCollections(page);
+  await page.waitForSelector('#tree [role="treeitem"][tabindex="0"]');
+  await page.focus('#tree [role="treeitem"][tabindex="0"]');
+  await page.keyboard.press("Home");
+  // Down the tree to the request, then Enter opens it; focus stays on its row.
+  for (let i = 0; i < 100; i++) {
+    const text = await page.evaluate(() => document.activeElement.textContent);
+    if (text.includes("keys-req")) break;
+    await page.keyboard.press("ArrowDown");
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.querySelector(".step-name")?.textContent === "keys-req");
+  assert.match(await page.evaluate(() => document.activeElement.getAttribute("role") + " " + document.activeElement.textContent), /treeitem .*keys-req/);
+  // Tab reaches the method, then the URL.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute("aria-label")), "Method");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "url");
+  await page.keyboard.press("Control+a");
+  await page.keyboard.type("/");
+  await page.keyboard.press("Control+Enter");
+  await page.waitForSelector("#response-status");
+  assert.equal((await page.textContent("#response-status")).trim(), "200 OK");
+  await page.keyboard.press("Control+s");
+  await page.waitForFunction(() => document.querySelector("#toast").textContent.startsWith("Saved keys-plan (version 2)"));
+  assert.equal((await api(`/api/plans/${created.id}`)).plan.transactions[0].steps[0].url, "/");
+});
+
+test("every page: no serious or critical axe violations, no horizontal scroll at 420 px", async () => {
+  const pages = [
+    ["collections", async () => { await openRow(page, "json-req"); await page.click("#send"); await page.waitForSelector("#response-status"); }],
+    ["environments", () => page.waitForSelector(".panel h2")],
+    ["fleet", () => page.waitForFunction(() => document.querySelectorAll("#workers tr").length === 2)],
+    ["runs", () => page.waitForSelector("#history tr:nth-child(2)")],
+  ];
+  const problems = [];
+  for (const width of [1280, 420]) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const [name, ready] of pages) {
+      await page.goto(`${BRIDGE}/#/${name}`);
+      await ready();
+      for (const v of await axeViolations(page)) problems.push(`${name} at ${width} px: ${v}`);
+      const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      if (scroll > inner) problems.push(`${name} at ${width} px scrolls sideways: ${scroll} px wide`);
+      if (width === 420) await page.screenshot({ path: `${SHOTS}/narrow-${name}.png`, fullPage: true });
+    }
+  }
+  await page.setViewportSize({ width: 1400, height: 900 });
+  assert.deepEqual(problems, []);
 });

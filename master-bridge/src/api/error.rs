@@ -1,5 +1,6 @@
 //! Errors of the HTTP surface, mapped to responses once, here: a JSON body with `error` and, for
-//! an invalid plan, `errors` (each wrong field's `path` and `message`). Every service error and
+//! an invalid plan, `errors` (each wrong field's `path` and `message`); for a stale write,
+//! `current_version`. Every service error and
 //! every extractor rejection (bad JSON, wrong content type, bad path) converts into [`ApiError`].
 
 use axum::Json;
@@ -35,6 +36,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// `409`: a write's `If-Match` is not the current version (`None`: nothing exists yet);
+    /// the body carries `current_version` so the client can reload or overwrite.
+    #[error("{what} was changed by someone else: it is at version {}", .current.map_or("none".to_string(), |v| v.to_string()))]
+    Stale { what: String, current: Option<i64> },
     #[error("{0}")]
     Upstream(String),
     /// `500`; the cause is logged, the client sees a generic text.
@@ -53,7 +58,7 @@ impl ApiError {
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Stale { .. } => StatusCode::CONFLICT,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Status { status, .. } => *status,
@@ -68,6 +73,9 @@ impl IntoResponse for ApiError {
             ApiError::InvalidPlan(errors) => json!({"error": self.to_string(), "errors": errors}),
             ApiError::UndefinedVariables { missing, errors } => {
                 json!({"error": self.to_string(), "missing": missing, "errors": errors})
+            }
+            ApiError::Stale { current, .. } => {
+                json!({"error": self.to_string(), "current_version": current})
             }
             ApiError::Storage(e) => {
                 tracing::error!(error = %e, "store error");

@@ -1,6 +1,10 @@
 //! `/api/plans`: plans and their versions (validated with the workers' own rules before anything
 //! is stored), and pushing a plan to workers.
 //!
+//! Optimistic concurrency, the HTTP way: a plan's version is its `ETag`; a `PUT` with
+//! `If-Match` saves only over that version, else `409` with `current_version` ([`if_match`],
+//! [`etag`], shared with the environments). A `PUT` without `If-Match` always saves.
+//!
 //! Saving a plan that uses variables nobody defines yet is allowed (as in Postman): the answer
 //! lists them as `warnings` (`?environment=NAME` counts that environment's variables as
 //! defined). A push, like a Send or a run, is checked against the chosen environment and
@@ -8,7 +12,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use contract::{CheckOptions, Plan, UndefinedVar};
@@ -19,7 +23,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path};
 use crate::fleet::Selection;
 use crate::state::AppState;
-use crate::store::PlanRecord;
+use crate::store::{PlanRecord, Write};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -68,6 +72,37 @@ pub fn warnings(undefined: &[UndefinedVar]) -> Vec<Value> {
         .collect()
 }
 
+/// The `If-Match` of a write as a version: none (or `*`) writes over any version; a value that
+/// is not one of our `ETag`s is a `400`.
+pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = v.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(tag)
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "If-Match must be a version's ETag, e.g. \"3\" (got {:?})",
+                text.chars().take(40).collect::<String>()
+            ))
+        })
+}
+
+/// The `ETag` header of a version.
+pub fn etag(version: i64) -> [(header::HeaderName, HeaderValue); 1] {
+    let value = HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    [(header::ETAG, value)]
+}
+
 fn plan_json(p: &PlanRecord) -> Value {
     json!({"id": p.id, "name": p.name, "version": p.version, "created_at": p.created_at,
            "updated_at": p.updated_at, "plan": p.plan})
@@ -106,40 +141,62 @@ async fn list(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(Value::Array(plans)))
 }
 
+type Versioned = (
+    StatusCode,
+    [(header::HeaderName, HeaderValue); 1],
+    Json<Value>,
+);
+
 async fn create(
     State(s): State<AppState>,
     q: Result<Query<SaveQuery>, QueryRejection>,
     JsonBody(plan): JsonBody<Value>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Versioned> {
     let defined = save_query(&s, q).await?;
     let (valid, warnings) = check_draft(&plan, &defined)?;
     let rec = s.store.create_plan(&valid.name, &plan).await?;
-    Ok((StatusCode::CREATED, Json(with_warnings(&rec, warnings))))
+    Ok((
+        StatusCode::CREATED,
+        etag(rec.version),
+        Json(with_warnings(&rec, warnings)),
+    ))
 }
 
-async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn one(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Versioned> {
     let p = s
         .store
         .plan(&id, None)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    Ok(Json(plan_json(&p)))
+    Ok((StatusCode::OK, etag(p.version), Json(plan_json(&p))))
 }
 
 async fn update(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     q: Result<Query<SaveQuery>, QueryRejection>,
     JsonBody(plan): JsonBody<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Versioned> {
+    let expected = if_match(&headers)?;
     let defined = save_query(&s, q).await?;
     let (valid, warnings) = check_draft(&plan, &defined)?;
-    let p = s
+    match s
         .store
-        .update_plan(&id, &valid.name, &plan)
+        .update_plan(&id, &valid.name, &plan, expected)
         .await?
-        .ok_or_else(|| not_found(&id))?;
-    Ok(Json(with_warnings(&p, warnings)))
+    {
+        Write::Done(p) => Ok((
+            StatusCode::OK,
+            etag(p.version),
+            Json(with_warnings(&p, warnings)),
+        )),
+        Write::NotFound => Err(not_found(&id)),
+        Write::Stale { current } => Err(ApiError::Stale {
+            what: format!("plan {id}"),
+            current,
+        }),
+    }
 }
 
 async fn delete(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {

@@ -656,3 +656,189 @@ async fn metrics_stay_well_formed_whatever_etcd_says() {
         assert!(value.parse::<f64>().is_ok(), "{l:?} in {text}");
     }
 }
+
+/// Sends JSON with an optional `If-Match`; returns the status, the `ETag` and the JSON body.
+async fn versioned(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST);
+    if let Some(m) = if_match {
+        req = req.header(header::IF_MATCH, m);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let etag = resp
+        .headers()
+        .get(header::ETAG)
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        etag,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn named(name: &str) -> Value {
+    let mut p = plan();
+    p["name"] = json!(name);
+    p
+}
+
+#[tokio::test]
+async fn versions_are_etags_and_a_stale_if_match_is_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let (s, tag, created) = versioned(&app, "POST", "/api/plans", Some(plan()), None).await;
+    assert_eq!((s, tag.as_deref()), (StatusCode::CREATED, Some("\"1\"")));
+    let uri = format!("/api/plans/{}", created["id"].as_str().unwrap());
+    let (s, tag, _) = versioned(&app, "GET", &uri, None, None).await;
+    assert_eq!((s, tag.as_deref()), (StatusCode::OK, Some("\"1\"")));
+
+    // The version read is the one matched: saved once, then that version is stale.
+    let (s, tag, v2) = versioned(&app, "PUT", &uri, Some(named("b")), Some("\"1\"")).await;
+    assert_eq!((s, tag.as_deref()), (StatusCode::OK, Some("\"2\"")));
+    assert_eq!(v2["version"], 2);
+    let (s, tag, stale) = versioned(&app, "PUT", &uri, Some(named("c")), Some("\"1\"")).await;
+    assert_eq!((s, tag), (StatusCode::CONFLICT, None));
+    assert_eq!(stale["current_version"], 2);
+    assert!(
+        stale["error"].as_str().unwrap().contains("version 2"),
+        "{stale}"
+    );
+    let (_, _, now) = versioned(&app, "GET", &uri, None, None).await;
+    assert_eq!(now["name"], "b", "the stale write changed nothing");
+    // A weak tag or a bare number matches too; `*` and no If-Match write over anything.
+    for (m, v) in [("W/\"2\"", 3), ("3", 4), ("*", 5)] {
+        let (s, _, r) = versioned(&app, "PUT", &uri, Some(plan()), Some(m)).await;
+        assert_eq!((s, r["version"].as_i64()), (StatusCode::OK, Some(v)), "{m}");
+    }
+    let (s, _, r) = versioned(&app, "PUT", &uri, Some(plan()), None).await;
+    assert_eq!((s, r["version"].as_i64()), (StatusCode::OK, Some(6)));
+    let (s, _, r) = versioned(&app, "PUT", &uri, Some(plan()), Some("\"abc\"")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{r}");
+    // A stale write to a plan that is gone is a 404, not a conflict.
+    let (s, _, _) = versioned(&app, "PUT", "/api/plans/nope", Some(plan()), Some("1")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Environments: the same rules; If-Match on one that does not exist yet is stale too.
+    let env = "/api/environments/staging";
+    let vars = |v: &str| Some(json!({"variables": {"k": v}}));
+    let (s, _, r) = versioned(&app, "PUT", env, vars("0"), Some("\"1\"")).await;
+    assert_eq!(
+        (s, &r["current_version"]),
+        (StatusCode::CONFLICT, &Value::Null)
+    );
+    let (s, tag, r) = versioned(&app, "PUT", env, vars("1"), None).await;
+    assert_eq!((s, tag.as_deref()), (StatusCode::OK, Some("\"1\"")));
+    assert_eq!(r["version"], 1);
+    let (_, tag, _) = versioned(&app, "GET", env, None, None).await;
+    assert_eq!(tag.as_deref(), Some("\"1\""));
+    let (s, tag, _) = versioned(&app, "PUT", env, vars("2"), tag.as_deref()).await;
+    assert_eq!((s, tag.as_deref()), (StatusCode::OK, Some("\"2\"")));
+    let (s, _, r) = versioned(&app, "PUT", env, vars("3"), Some("\"1\"")).await;
+    assert_eq!(
+        (s, &r["current_version"]),
+        (StatusCode::CONFLICT, &json!(2))
+    );
+    let (_, _, e) = versioned(&app, "GET", env, None, None).await;
+    assert_eq!(e["variables"]["k"], "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_writers_without_if_match_each_get_their_own_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let (_, _, created) = versioned(&app, "POST", "/api/plans", Some(plan()), None).await;
+    let uri = format!("/api/plans/{}", created["id"].as_str().unwrap());
+    let writers: Vec<_> = (0..50)
+        .map(|i| {
+            let (app, uri) = (app.clone(), uri.clone());
+            tokio::spawn(async move {
+                let name = format!("writer {i}");
+                let r = versioned(&app, "PUT", &uri, Some(named(&name)), None).await;
+                (name, r)
+            })
+        })
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for w in writers {
+        let (name, (s, tag, body)) = w.await.unwrap();
+        assert_eq!(s, StatusCode::OK, "{body}");
+        let v = body["version"].as_i64().unwrap();
+        assert_eq!(tag, Some(format!("\"{v}\"")));
+        assert_eq!(
+            body["name"], name,
+            "the answer is this writer's own version"
+        );
+        // What is stored at that version is what this writer sent.
+        let (_, _, stored) =
+            versioned(&app, "GET", &format!("{uri}/versions/{v}"), None, None).await;
+        assert_eq!(stored["plan"]["name"], name);
+        assert!(seen.insert(v), "version {v} acknowledged twice");
+    }
+    assert_eq!(
+        seen,
+        (2..=51).collect(),
+        "50 distinct versions, none skipped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_writers_with_the_same_if_match_exactly_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), None);
+    let (_, _, created) = versioned(&app, "POST", "/api/plans", Some(plan()), None).await;
+    let uri = format!("/api/plans/{}", created["id"].as_str().unwrap());
+    let env = "/api/environments/shared";
+    versioned(&app, "PUT", env, Some(json!({"variables": {}})), None).await;
+    for target in [uri.as_str(), env] {
+        let writers: Vec<_> = (0..50)
+            .map(|i| {
+                let (app, target) = (app.clone(), target.to_string());
+                let body = if target.contains("plans") {
+                    named(&format!("writer {i}"))
+                } else {
+                    json!({"variables": {"writer": i.to_string()}})
+                };
+                tokio::spawn(async move {
+                    versioned(&app, "PUT", &target, Some(body), Some("\"1\"")).await
+                })
+            })
+            .collect();
+        let (mut won, mut lost) = (0, 0);
+        for w in writers {
+            let (s, _, body) = w.await.unwrap();
+            match s {
+                StatusCode::OK => {
+                    won += 1;
+                    assert_eq!(body["version"], 2);
+                }
+                StatusCode::CONFLICT => {
+                    lost += 1;
+                    assert_eq!(body["current_version"], 2, "{body}");
+                }
+                other => panic!("{other}: {body}"),
+            }
+        }
+        assert_eq!((won, lost), (1, 49), "{target}");
+        let (_, tag, _) = versioned(&app, "GET", target, None, None).await;
+        assert_eq!(tag.as_deref(), Some("\"2\""), "{target}");
+    }
+}

@@ -35,6 +35,18 @@ pub enum StoreError {
     Task(String),
 }
 
+/// The outcome of a versioned write (optimistic concurrency: `if_match` is the version the
+/// writer last saw; `None` writes whatever the current version is).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write<T> {
+    /// Written: the record as this call wrote it, with its new version.
+    Done(T),
+    /// Nothing to write to.
+    NotFound,
+    /// `if_match` was not the current version (`None`: the thing does not exist yet).
+    Stale { current: Option<i64> },
+}
+
 /// The synchronous store: short calls behind one lock. Async code uses [`Store`].
 #[derive(Debug)]
 pub struct Db {
@@ -72,7 +84,8 @@ const SCHEMA: &str = "PRAGMA journal_mode = WAL;
          plan_id TEXT NOT NULL REFERENCES plans(id), version INTEGER NOT NULL,
          json TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (plan_id, version));
      CREATE TABLE IF NOT EXISTS environments (
-         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, variables TEXT NOT NULL, updated_at REAL NOT NULL);
+         id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, variables TEXT NOT NULL, updated_at REAL NOT NULL,
+         version INTEGER NOT NULL DEFAULT 1);
      CREATE TABLE IF NOT EXISTS runs (
          id TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_version INTEGER NOT NULL,
          request TEXT NOT NULL, state TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,
@@ -81,19 +94,33 @@ const SCHEMA: &str = "PRAGMA journal_mode = WAL;
      CREATE TABLE IF NOT EXISTS assignments (
          selector TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_version INTEGER NOT NULL, updated_at REAL NOT NULL);";
 
+/// Brings a store written by an older bridge up to [`SCHEMA`]: environments gained a version.
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let has_version: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('environments') WHERE name = 'version'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_version {
+        conn.execute_batch(
+            "ALTER TABLE environments ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
+        )?;
+    }
+    // Stores made before runs had threshold verdicts get the column.
+    let has_verdicts = conn.prepare("SELECT thresholds FROM runs LIMIT 0").is_ok();
+    if !has_verdicts {
+        conn.execute_batch("ALTER TABLE runs ADD COLUMN thresholds TEXT NOT NULL DEFAULT '[]'")?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens (creating if needed) `dir/bridge.db`. Blocking.
     pub fn open(dir: &Path) -> Result<Db, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Dir(dir.display().to_string(), e))?;
         let conn = Connection::open(dir.join("bridge.db"))?;
         conn.execute_batch(SCHEMA)?;
-        // Stores made before runs had threshold verdicts get the column.
-        let has_verdicts = conn.prepare("SELECT thresholds FROM runs LIMIT 0").is_ok();
-        if !has_verdicts {
-            conn.execute_batch(
-                "ALTER TABLE runs ADD COLUMN thresholds TEXT NOT NULL DEFAULT '[]'",
-            )?;
-        }
+        migrate(&conn)?;
         // A run that was going when the bridge died did not finish.
         conn.execute(
             "UPDATE runs SET state = ?1, error = 'the bridge stopped during the run', ended_at = ?2

@@ -1,10 +1,10 @@
 //! Plans in the store: every saved version is kept; deleting only hides the plan (its versions
 //! stay for the run history).
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Db, Store, StoreError, json, new_id, now};
+use super::{Db, Store, StoreError, Write, json, new_id, now};
 
 /// A plan at one version.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -48,38 +48,58 @@ impl Db {
         })
     }
 
-    /// Saves a new version of an existing plan; `None` if there is no such plan.
+    /// Saves a new version of an existing plan, in one transaction: the version is bumped and
+    /// the record returned is the one this call wrote (never another writer's). With
+    /// `if_match`, the write happens only if the latest version is still that one.
     pub fn update_plan(
         &self,
         id: &str,
         name: &str,
         plan: &serde_json::Value,
-    ) -> Result<Option<PlanRecord>, StoreError> {
+        if_match: Option<i64>,
+    ) -> Result<Write<PlanRecord>, StoreError> {
         let t = now();
         let mut db = self.conn();
-        let tx = db.transaction()?;
-        let latest: Option<i64> = tx
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(i64, f64)> = tx
             .query_row(
-                "SELECT latest FROM plans WHERE id = ?1 AND deleted = 0",
+                "SELECT latest, created_at FROM plans WHERE id = ?1 AND deleted = 0",
                 params![id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some(latest) = latest else {
-            return Ok(None);
+        let Some((latest, created_at)) = row else {
+            return Ok(Write::NotFound);
         };
+        if if_match.is_some_and(|v| v != latest) {
+            return Ok(Write::Stale {
+                current: Some(latest),
+            });
+        }
         let version = latest + 1;
         tx.execute(
             "INSERT INTO plan_versions (plan_id, version, json, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![id, version, plan.to_string(), t],
         )?;
-        tx.execute(
-            "UPDATE plans SET name = ?2, updated_at = ?3, latest = ?4 WHERE id = ?1",
-            params![id, name, t, version],
+        // The guard on `latest` makes the bump a compare-and-set even without the lock.
+        let n = tx.execute(
+            "UPDATE plans SET name = ?2, updated_at = ?3, latest = ?4 WHERE id = ?1 AND latest = ?5",
+            params![id, name, t, version, latest],
         )?;
+        if n != 1 {
+            return Ok(Write::Stale {
+                current: Some(latest),
+            });
+        }
         tx.commit()?;
-        drop(db);
-        self.plan(id, None)
+        Ok(Write::Done(PlanRecord {
+            id: id.into(),
+            name: name.into(),
+            version,
+            created_at,
+            updated_at: t,
+            plan: plan.clone(),
+        }))
     }
 
     /// A plan at a version (default: the latest).
@@ -173,9 +193,11 @@ impl Store {
         id: &str,
         name: &str,
         plan: &serde_json::Value,
-    ) -> Result<Option<PlanRecord>, StoreError> {
+        if_match: Option<i64>,
+    ) -> Result<Write<PlanRecord>, StoreError> {
         let (id, name, plan) = (id.to_owned(), name.to_owned(), plan.clone());
-        self.call(move |db| db.update_plan(&id, &name, &plan)).await
+        self.call(move |db| db.update_plan(&id, &name, &plan, if_match))
+            .await
     }
 
     pub async fn plan(
@@ -214,12 +236,22 @@ mod tests {
         let id = {
             let s = Db::open(dir.path()).unwrap();
             let p = s.create_plan("a", &json!({"name": "a"})).unwrap();
-            let p2 = s
-                .update_plan(&p.id, "a", &json!({"name": "a", "v": 2}))
+            let Write::Done(p2) = s
+                .update_plan(&p.id, "a", &json!({"name": "a", "v": 2}), None)
                 .unwrap()
-                .unwrap();
+            else {
+                panic!("not saved")
+            };
             assert_eq!(p2.version, 2);
-            assert!(s.update_plan("nope", "x", &json!({})).unwrap().is_none());
+            assert_eq!(
+                s.update_plan(&p.id, "a", &json!({}), Some(1)).unwrap(),
+                Write::Stale { current: Some(2) },
+                "a stale version is refused"
+            );
+            assert_eq!(
+                s.update_plan("nope", "x", &json!({}), None).unwrap(),
+                Write::NotFound
+            );
             p.id
         };
         let s = Db::open(dir.path()).unwrap();
