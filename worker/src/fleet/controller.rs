@@ -292,13 +292,43 @@ impl Controller {
             .chain(steps.into_iter().map(|s| (group.clone(), s)))
             .collect();
         let probed = probe::run(&compiled, &self.client, steps).await;
-        Ok(probed
+        let mut traces: Vec<_> = probed
             .into_iter()
             .map(|p| {
                 let ok = p.passed();
                 (p.trace, ok)
             })
-            .collect())
+            .collect();
+        cap_traces(&mut traces, TRY_BODY_BUDGET);
+        Ok(traces)
+    }
+}
+
+/// Bodies a `Try` answer carries at most, in all: well below gRPC's 4 MiB message limit, so a
+/// transaction of many large responses still comes back (cut, and marked so).
+const TRY_BODY_BUDGET: usize = 1024 * 1024;
+
+/// Cuts request and response bodies once `budget` bytes of them were kept, step by step.
+fn cap_traces(traces: &mut [(Trace, bool)], mut budget: usize) {
+    let mut cut = |body: &mut Option<String>| -> bool {
+        let Some(b) = body.as_mut() else { return false };
+        if b.len() <= budget {
+            budget -= b.len();
+            return false;
+        }
+        let mut end = budget;
+        while !b.is_char_boundary(end) {
+            end -= 1;
+        }
+        b.truncate(end);
+        budget = 0;
+        true
+    };
+    for (t, _) in traces.iter_mut() {
+        cut(&mut t.request_body);
+        if cut(&mut t.response_body) {
+            t.response_body_truncated = true;
+        }
     }
 }
 
@@ -340,5 +370,34 @@ async fn session_loop(
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_bodies_are_capped_in_all() {
+        let big = "é".repeat(300_000); // 600,000 bytes
+        let mut traces: Vec<(Trace, bool)> = (0..5)
+            .map(|_| {
+                (
+                    Trace {
+                        response_body: Some(big.clone()),
+                        ..Trace::default()
+                    },
+                    true,
+                )
+            })
+            .collect();
+        cap_traces(&mut traces, TRY_BODY_BUDGET);
+        let total: usize = traces
+            .iter()
+            .map(|(t, _)| t.response_body.as_ref().map_or(0, String::len))
+            .sum();
+        assert!(total <= TRY_BODY_BUDGET);
+        assert!(!traces[0].0.response_body_truncated);
+        assert!(traces[1].0.response_body_truncated && traces[4].0.response_body_truncated);
     }
 }
