@@ -354,6 +354,14 @@ pub fn push_config(fleet: &FleetArgs, args: &PushArgs) -> Result<PushConfig, Con
 }
 
 pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, ConfigError> {
+    let plan = plan_file(&args.push.plan)?;
+    // The command line's thresholds, then the plan's own.
+    let mut exprs = args.thresholds.clone();
+    for t in plan.document["thresholds"].as_array().into_iter().flatten() {
+        if let Some(t) = t.as_str().filter(|t| !exprs.iter().any(|e| e == t)) {
+            exprs.push(t.to_string());
+        }
+    }
     let spec = RunSpec {
         plan: String::new(),
         users: args.users,
@@ -362,9 +370,9 @@ pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, Config
         stages: args.stages.clone(),
         labels: args.push.labels.iter().cloned().collect(),
         environment: None,
-        thresholds: args.thresholds.clone(),
+        thresholds: exprs.clone(),
     };
-    let thresholds = contract::threshold::parse_all(&args.thresholds).map_err(|errors| {
+    let thresholds = contract::threshold::parse_all(&exprs).map_err(|errors| {
         invalid(
             "--threshold",
             errors
@@ -392,7 +400,7 @@ pub fn run_config(fleet: &FleetArgs, args: &RunArgs) -> Result<RunConfig, Config
     };
     Ok(RunConfig {
         target,
-        plan: plan_file(&args.push.plan)?,
+        plan,
         labels: args.push.labels.iter().cloned().collect(),
         wait,
         wait_text: args.push.wait.clone(),

@@ -212,3 +212,41 @@ async fn log_lines_can_be_json() {
     demo.signal("TERM");
     demo.wait(Duration::from_secs(10)).await;
 }
+
+/// A run started from the UI or the API is judged by the thresholds written in its plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_run_is_judged_by_the_thresholds_in_its_plan() {
+    let cluster = Cluster::start(
+        "ci_plan_thresholds",
+        ClusterSpec {
+            etcd: true,
+            target: Some(TargetConfig {
+                delay: Some(Duration::from_millis(30)),
+                ..TargetConfig::default()
+            }),
+            master: Some(MasterOpts::web()),
+            bridge: Some(Vec::new()),
+            workers: 1,
+            ..ClusterSpec::default()
+        },
+    )
+    .await;
+    let bridge = cluster.bridge();
+    let mut plan = shop_plan(cluster.target());
+    plan["thresholds"] = serde_json::json!(["p95<1ms"]);
+    let (status, saved) = bridge.post("/api/plans", &plan).await;
+    assert_eq!(status, 201, "{saved}");
+    let (status, run) = bridge
+        .post(
+            "/api/runs",
+            &serde_json::json!({"plan": saved["id"], "users": 2, "spawn_rate": 2, "run_time": "3s"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let run = bridge
+        .wait_run(run["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(run["state"], "failed", "{run}");
+    assert_eq!(run["thresholds"][0]["threshold"], "p95<1ms", "{run}");
+    assert_eq!(run["thresholds"][0]["passed"], false, "{run}");
+}

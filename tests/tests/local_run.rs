@@ -218,3 +218,37 @@ async fn the_workers_metrics_count_requests_and_users() {
     let status = p.wait(Duration::from_secs(30)).await;
     assert!(status.success(), "{status:?}");
 }
+
+/// Thresholds written in the plan are judged like `--threshold`s, and a bad one is a plan error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thresholds_in_the_plan_decide_the_exit_code_too() {
+    let dir = test_dir("plan_thresholds");
+    let target = Target::start(TargetConfig {
+        delay: Some(Duration::from_millis(30)),
+        ..TargetConfig::default()
+    })
+    .await;
+    let plan = |thresholds: serde_json::Value| {
+        write_plan(
+            &dir,
+            "t.json",
+            &serde_json::json!({"name": "t", "host": target.url(), "thresholds": thresholds,
+                "transactions": [{"name": "t",
+                    "steps": [{"name": "home", "method": "GET", "url": "/"}]}]}),
+        )
+    };
+    let p = plan(serde_json::json!(["p95<5ms"]));
+    let args = [p.to_str().unwrap(), "--headless", "-u", "2", "-t", "2s"];
+    let (status, log) = headless(&dir, "breach", &args).await;
+    assert_eq!(status.code(), Some(99), "{log}");
+    assert!(log.contains("p95<5ms"), "{log}");
+    let p = plan(serde_json::json!(["p95<5s", "fail_ratio<1%"]));
+    let args = [p.to_str().unwrap(), "--headless", "-u", "2", "-t", "2s"];
+    let (status, log) = headless(&dir, "pass", &args).await;
+    assert_eq!(status.code(), Some(0), "{log}");
+    let p = plan(serde_json::json!(["p95 less than 5"]));
+    let args = [p.to_str().unwrap(), "--headless", "-u", "2", "-t", "2s"];
+    let (status, log) = headless(&dir, "bad", &args).await;
+    assert!(!status.success());
+    assert!(log.contains("thresholds[0]"), "{log}");
+}

@@ -84,7 +84,14 @@ pub async fn run(args: RunArgs, shutdown: CancellationToken) -> anyhow::Result<u
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
         load.set_metrics(metrics);
     }
-    if let Some(local) = local {
+    if let Some(mut local) = local {
+        // The plan's own thresholds count too (they were checked with the plan).
+        let own = contract::threshold::parse_all(&plan.thresholds).unwrap_or_default();
+        for t in own {
+            if !local.thresholds.iter().any(|have| have.source == t.source) {
+                local.thresholds.push(t);
+            }
+        }
         let code = crate::local::run(&plan.name, load, local, shutdown).await;
         done.cancel();
         tracker.close();

@@ -81,9 +81,23 @@ async fn judge(
     end: RunState,
     error: Option<String>,
 ) -> (RunState, Option<String>) {
-    let Ok(thresholds) = spec.parsed_thresholds() else {
+    let Ok(mut thresholds) = spec.parsed_thresholds() else {
         return (end, error);
     };
+    // The plan's own thresholds count too (checked when the plan was saved).
+    if let Ok(Some(plan)) = runs.store.plan(&spec.plan, None).await {
+        let own: Vec<String> = plan.plan["thresholds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect();
+        for t in contract::threshold::parse_all(&own).unwrap_or_default() {
+            if !thresholds.iter().any(|have| have.source == t.source) {
+                thresholds.push(t);
+            }
+        }
+    }
     if thresholds.is_empty() || end == RunState::Failed {
         return (end, error);
     }

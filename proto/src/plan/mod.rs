@@ -69,6 +69,10 @@ pub struct Plan {
     /// (HTTP/2 over a shared pool, negotiated by TLS ALPN).
     #[serde(skip_serializing_if = "HttpVersion::is_default")]
     pub http: HttpVersion,
+    /// Pass/fail thresholds judged on a run's final statistics (`p95<300ms`, `fail_ratio<1%`,
+    /// see [`crate::threshold`]), added to those of the command line or the run request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<String>,
     /// Rows of data whose columns become variables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSet>,

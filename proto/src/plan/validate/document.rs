@@ -78,6 +78,30 @@ impl Validator {
                 }
             },
         };
+        let mut thresholds = Vec::new();
+        match obj.get("thresholds") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let path = format!("thresholds[{i}]");
+                    match item.as_str() {
+                        Some(expr) => match crate::threshold::parse_all(&[expr]) {
+                            Ok(_) => thresholds.push(expr.to_string()),
+                            Err(errors) => {
+                                for e in errors {
+                                    self.err(&path, e.reason);
+                                }
+                            }
+                        },
+                        None => self.err(&path, format!("must be a string, found {}", kind(item))),
+                    }
+                }
+            }
+            Some(other) => self.err(
+                "thresholds",
+                format!("must be an array of strings, found {}", kind(other)),
+            ),
+        }
         let data = obj
             .get("data")
             .filter(|v| !v.is_null())
@@ -140,6 +164,7 @@ impl Validator {
             report_transactions,
             max_body,
             http,
+            thresholds,
             data,
             setup,
             transactions,

@@ -63,6 +63,7 @@ const PLAN_FIELDS: &[&str] = &[
     "report_transactions",
     "max_body",
     "http",
+    "thresholds",
     "data",
     "setup",
     "transactions",
