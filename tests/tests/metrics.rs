@@ -277,3 +277,91 @@ async fn prometheus_scrapes_the_bridge_and_every_dashboard_query_has_data() {
         assert_eq!(now, Some(value), "{labels}");
     }
 }
+
+/// A worker killed and started again at the same address mid-run: its counter on the bridge's
+/// `/metrics` never goes backwards (the new process counts from zero; the bridge adds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_worker_counters_survive_a_worker_restart() {
+    let cluster = Cluster::start(
+        "metrics_worker_restart",
+        ClusterSpec {
+            etcd: true,
+            target: Some(TargetConfig::default()),
+            master: Some(MasterOpts::web()),
+            bridge: Some(Vec::new()),
+            ..ClusterSpec::default()
+        },
+    )
+    .await;
+    let bridge = cluster.bridge();
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let start = |name: &str| {
+        let mut cmd = std::process::Command::new(bin("worker"));
+        cmd.args(["--etcd-addr", &cluster.etcd().endpoint()])
+            .args(["--advertise", "127.0.0.1", "--port", &port.to_string()])
+            .env("LOCUST_HTTP_TOKEN", FLEET_TOKEN)
+            .env("NO_COLOR", "1");
+        Proc::spawn(cmd, &cluster.dir, name)
+    };
+    let mut first = start("w-first");
+    let series = format!("locust_http_worker_requests_total{{address=\"{address}\"}}");
+    let value = |text: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(&series))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    eventually(
+        Duration::from_secs(20),
+        "the bridge to list the worker",
+        || async {
+            let w = bridge.workers().await;
+            w.iter()
+                .any(|w| w["address"] == address.as_str())
+                .then_some(())
+        },
+    )
+    .await;
+    let (_, plan) = bridge
+        .post("/api/plans", &shop_plan(cluster.target()))
+        .await;
+    let (status, run) = bridge
+        .post(
+            "/api/runs",
+            &json!({"plan": plan["id"], "users": 2, "spawn_rate": 2, "run_time": "40s"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let before = eventually(
+        Duration::from_secs(20),
+        "requests counted for the worker",
+        || async { value(&metrics_text(bridge).await).filter(|v| *v > 0.0) },
+    )
+    .await;
+    first.signal("KILL");
+    first.wait(Duration::from_secs(10)).await;
+    let _second = start("w-second");
+    // Until the new process has counted more than the old one did, every reading is at least
+    // the old total.
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let mut highest = before;
+    loop {
+        let now = value(&metrics_text(bridge).await).unwrap_or(0.0);
+        assert!(now >= highest, "the counter went back: {highest} -> {now}");
+        highest = now;
+        if now > before * 2.0 + 10.0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new requests counted after the restart ({now})"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let _ = bridge
+        .post(
+            &format!("/api/runs/{}/stop", run["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+}
