@@ -252,3 +252,37 @@ async fn thresholds_in_the_plan_decide_the_exit_code_too() {
     assert!(!status.success());
     assert!(log.contains("thresholds[0]"), "{log}");
 }
+
+/// `--stage`: after `-u 3 -t 2s`, a stage ramps to 6 users; the history file shows both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_stages_change_the_users() {
+    let dir = test_dir("local_stages");
+    let target = Target::start(TargetConfig::default()).await;
+    let shop = root().join("examples/shop.json");
+    let prefix = dir.join("staged");
+    let args = [
+        shop.to_str().unwrap(),
+        "--target",
+        &target.url(),
+        "--headless",
+        "-u",
+        "3",
+        "-t",
+        "3s",
+        "--stage",
+        "3s:6:10",
+        "--csv",
+        prefix.to_str().unwrap(),
+    ];
+    let (status, log) = headless(&dir, "staged", &args).await;
+    assert!(status.success(), "{log}");
+    let history = std::fs::read_to_string(dir.join("staged_stats_history.csv")).unwrap();
+    let users: Vec<u64> = history
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1)?.parse().ok())
+        .collect();
+    assert!(users.contains(&3), "{users:?}");
+    assert!(users.contains(&6), "{users:?}");
+    assert_eq!(users.iter().max(), Some(&6), "{users:?}");
+}

@@ -257,6 +257,11 @@ pub struct RunArgs {
     )]
     pub run_time: Option<String>,
 
+    /// A further stage `DURATION:USERS:RATE` after `--run-time` (repeatable, `--headless`),
+    /// e.g. `30s:50:5`: ramp to 50 users at 5 per second and hold for 30 s.
+    #[arg(long = "stage", value_name = "DURATION:USERS:RATE", value_parser = parse_stage, requires = "headless")]
+    pub stages: Vec<(String, u32, f64)>,
+
     /// Write Locust's CSV files (`PREFIX_stats.csv`, `_stats_history.csv`, `_failures.csv`,
     /// `_exceptions.csv`) (`--headless`).
     #[arg(long = "csv", value_name = "PREFIX", requires = "headless")]
@@ -274,6 +279,21 @@ pub struct RunArgs {
     /// Write the run's summary as JUnit XML (`--headless`).
     #[arg(long, value_name = "FILE", requires = "headless")]
     pub junit: Option<PathBuf>,
+}
+
+/// `DURATION:USERS:RATE`, as for `--stage`.
+fn parse_stage(s: &str) -> Result<(String, u32, f64), String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [duration, users, rate] = parts.as_slice() else {
+        return Err(format!("expected DURATION:USERS:RATE, found {s:?}"));
+    };
+    let users = users
+        .parse()
+        .map_err(|_| format!("{users:?} is not a user count"))?;
+    let rate = rate
+        .parse()
+        .map_err(|_| format!("{rate:?} is not a spawn rate"))?;
+    Ok((duration.to_string(), users, rate))
 }
 
 /// `KEY=VALUE`, as for `--var`.

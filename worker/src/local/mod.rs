@@ -35,6 +35,8 @@ pub struct LocalRun {
     /// Users per second; `None`: all at once.
     pub rate: Option<f64>,
     pub run_time: Option<Duration>,
+    /// Further phases after `run_time`: (duration, users, users per second).
+    pub stages: Vec<(Duration, u32, f64)>,
     pub csv: Option<PathBuf>,
     pub thresholds: Vec<Threshold>,
     pub summary_json: Option<PathBuf>,
@@ -67,6 +69,19 @@ impl LocalRun {
                 }
             },
         };
+        let mut stages = Vec::new();
+        for (i, (d, users, rate)) in args.stages.iter().enumerate() {
+            match contract::plan::parse_duration(d).filter(|d| !d.is_zero()) {
+                Some(d) if rate.is_finite() && *rate > 0.0 => stages.push((d, *users, *rate)),
+                _ => errors.push(format!(
+                    "--stage {} ({d}:{users}:{rate}) needs a duration like 30s and a positive rate",
+                    i + 1
+                )),
+            }
+        }
+        if !stages.is_empty() && run_time.is_none() && errors.is_empty() {
+            errors.push("--stage follows a first phase: give it --run-time".into());
+        }
         let thresholds = match contract::threshold::parse_all(&args.thresholds) {
             Ok(t) => t,
             Err(es) => {
@@ -81,6 +96,7 @@ impl LocalRun {
             users,
             rate: args.spawn_rate,
             run_time,
+            stages,
             csv: args.csv.clone(),
             thresholds,
             summary_json: args.summary_json.clone(),
@@ -89,16 +105,18 @@ impl LocalRun {
     }
 }
 
-/// The users wanted `elapsed` into the ramp (Locust's dispatcher adds `max(1, floor(rate))`
-/// users per step, one step every `step / rate` seconds).
-fn ramp(run: &LocalRun, elapsed: Duration) -> u32 {
-    match run.rate {
-        None => run.users,
-        Some(rate) => {
-            let step = rate.floor().max(1.0);
-            let steps = (elapsed.as_secs_f64() * rate / step).floor() + 1.0;
-            (steps * step).min(f64::from(run.users)) as u32
-        }
+/// The users wanted `elapsed` into a ramp from `from` users to `to` (up or down) at `rate` users
+/// per second (Locust's dispatcher moves `max(1, floor(rate))` users per step, one step every
+/// `step / rate` seconds; `None`: all at once).
+fn ramp_between(from: u32, to: u32, rate: Option<f64>, elapsed: Duration) -> u32 {
+    let Some(rate) = rate else { return to };
+    let step = rate.floor().max(1.0);
+    let moved =
+        (((elapsed.as_secs_f64() * rate / step).floor() + 1.0) * step).min(f64::from(u32::MAX));
+    if to >= from {
+        (f64::from(from) + moved).min(f64::from(to)) as u32
+    } else {
+        (f64::from(from) - moved).max(f64::from(to)) as u32
     }
 }
 
@@ -122,7 +140,12 @@ pub async fn run(
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut second = interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let deadline = run.run_time.map(|d| started + d);
+    // The phases: `-u` for `-t` (or until stopped), then each `--stage`.
+    let mut phases = vec![(run.run_time, run.users, run.rate)];
+    phases.extend(run.stages.iter().map(|&(d, u, r)| (Some(d), u, Some(r))));
+    let total: Option<Duration> = phases.iter().map(|p| p.0).sum();
+    let deadline = total.map(|d| started + d);
+    let (mut phase, mut phase_start, mut from) = (0usize, started, 0u32);
     eprintln!(
         "running {plan_name}: {} users{}{}",
         run.users,
@@ -143,8 +166,19 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             () = until_end => break,
             _ = tick.tick() => {
+                if let Some(d) = phases[phase].0
+                    && phase + 1 < phases.len()
+                    && phase_start.elapsed() >= d
+                {
+                    phase += 1;
+                    phase_start = Instant::now();
+                    from = load.counts().values().sum();
+                    ramp_done = false;
+                    eprintln!("stage {phase}: {} users", phases[phase].1);
+                }
                 if !ramp_done {
-                    let want = ramp(&run, started.elapsed());
+                    let (_, to, rate) = phases[phase];
+                    let want = ramp_between(from, to, rate, phase_start.elapsed());
                     let target: ClassCounts = [(CLASS.to_string(), want)].into();
                     // Batches with a yield between them: other tasks (the users already
                     // started) keep running while a large ramp step is carried out.
@@ -153,8 +187,8 @@ pub async fn run(
                         tokio::task::yield_now().await;
                         reached = load.apply(&target, SPAWN_BATCH);
                     }
-                    ramp_done = reached && want == run.users;
-                    if ramp_done {
+                    ramp_done = reached && want == to;
+                    if ramp_done && phase == 0 {
                         eprintln!(
                             "all {} users started in {:.3} s",
                             run.users,
@@ -233,22 +267,38 @@ mod tests {
             users: 10,
             rate: Some(4.0),
             run_time: None,
+            stages: Vec::new(),
             csv: None,
             thresholds: Vec::new(),
             summary_json: None,
             junit: None,
         };
-        assert_eq!(ramp(&run, Duration::ZERO), 4);
-        assert_eq!(ramp(&run, Duration::from_millis(999)), 4);
-        assert_eq!(ramp(&run, Duration::from_secs(1)), 8);
-        assert_eq!(ramp(&run, Duration::from_secs(2)), 10);
+        assert_eq!(ramp_between(0, run.users, run.rate, Duration::ZERO), 4);
+        assert_eq!(
+            ramp_between(0, run.users, run.rate, Duration::from_millis(999)),
+            4
+        );
+        assert_eq!(
+            ramp_between(0, run.users, run.rate, Duration::from_secs(1)),
+            8
+        );
+        assert_eq!(
+            ramp_between(0, run.users, run.rate, Duration::from_secs(2)),
+            10
+        );
         let slow = LocalRun {
             rate: Some(0.5),
             ..run.clone()
         };
-        assert_eq!(ramp(&slow, Duration::ZERO), 1);
-        assert_eq!(ramp(&slow, Duration::from_secs(2)), 2);
+        assert_eq!(ramp_between(0, slow.users, slow.rate, Duration::ZERO), 1);
+        assert_eq!(
+            ramp_between(0, slow.users, slow.rate, Duration::from_secs(2)),
+            2
+        );
         let all = LocalRun { rate: None, ..run };
-        assert_eq!(ramp(&all, Duration::ZERO), 10);
+        assert_eq!(ramp_between(0, all.users, all.rate, Duration::ZERO), 10);
+        // Down from 10 to 2 at 4/s: 6 after the first step, 2 after the second.
+        assert_eq!(ramp_between(10, 2, Some(4.0), Duration::ZERO), 6);
+        assert_eq!(ramp_between(10, 2, Some(4.0), Duration::from_secs(1)), 2);
     }
 }
