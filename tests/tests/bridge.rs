@@ -85,13 +85,21 @@ async fn a_run_stores_exact_totals_and_a_late_worker_joins_it() {
         },
     )
     .await;
-    let w3_view = bridge
-        .workers()
-        .await
-        .into_iter()
-        .find(|w| w["address"] == format!("127.0.0.1:{}", w3.port))
-        .unwrap();
-    assert_eq!(w3_view["plan"], "shop", "{w3_view}");
+    // The bridge polls each worker's status every second: the late worker's plan shows there.
+    let w3_address = format!("127.0.0.1:{}", w3.port);
+    eventually(
+        Duration::from_secs(10),
+        "the bridge to show the late worker's plan",
+        || async {
+            let w = bridge
+                .workers()
+                .await
+                .into_iter()
+                .find(|w| w["address"] == w3_address.as_str())?;
+            (w["plan"] == "shop").then_some(())
+        },
+    )
+    .await;
 
     let run = bridge.wait_run(&run_id, Duration::from_secs(60)).await;
     assert_eq!(run["state"], "finished", "{run}");
