@@ -1,8 +1,15 @@
-//! Attacks from issue 10 against real processes, each asserting the safe outcome. Rows covered
-//! elsewhere, against the same real processes: the fake etcd record, unauthenticated calls and
-//! TLS (`fleet.rs`), a hijacked or deleted key (`registry.rs`), the frame bomb (`worker/tests/
-//! zmq_bounds.rs`), the endless body and huge headers (`worker/tests/h1_corners.rs`), the
-//! browser guard (`bridge.rs`, `ui.rs`).
+//! Attacks from issue 10 against real processes, each asserting the safe outcome. The other rows
+//! of that issue's table are tested, also against real processes, where their machinery lives:
+//! - unauthenticated, forged and replayed calls, TLS decided by the bridge: `fleet.rs`;
+//! - a hijacked or deleted etcd key restored, a held key never overwritten: `registry.rs`;
+//! - the ZeroMQ frame bomb: `worker/tests/zmq_bounds.rs`;
+//! - an endless body stopped at `max_body`, redirects refused under the target policy:
+//!   `worker/tests/engine_h1.rs` (and the allow-list's unit tests);
+//! - huge response heads: `worker/tests/h1_corners.rs`;
+//! - cross-origin and no-content-type pushes, DNS rebinding: `bridge.rs`, `ui.rs` and the API's
+//!   unit tests; `/metrics` well-formed with hostile labels: `metrics.rs` and its unit tests;
+//! - `data.file` outside the plan's directory: `proto/tests/data_file.rs`; `max_rps` range and
+//!   non-finite spawn timestamps: the validator's and the codec's unit tests.
 
 use std::time::Duration;
 
@@ -171,4 +178,76 @@ async fn a_default_worker_is_not_a_proxy_to_its_own_infrastructure() {
     )
     .await
     .unwrap();
+}
+
+/// A record written into etcd by someone without the fleet token (pointing at a port this test
+/// listens on) is listed as untrusted and never contacted: no status poll, no token, no plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_etcd_record_is_untrusted_and_never_contacted() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let cluster = Cluster::start(
+        "forged_record",
+        ClusterSpec {
+            etcd: true,
+            master: Some(MasterOpts::web()),
+            bridge: Some(Vec::new()),
+            ..ClusterSpec::default()
+        },
+    )
+    .await;
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_port = trap.local_addr().unwrap().port();
+    let contacted = Arc::new(AtomicUsize::new(0));
+    let count = contacted.clone();
+    tokio::spawn(async move {
+        while let Ok((_sock, _)) = trap.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let record = format!(
+        r#"{{"record":{{"id":"evil","address":"127.0.0.1:{trap_port}","version":"0","cpus":1,"started_at":0.0,"tls":false}},"sig":"00"}}"#
+    );
+    etcd_client::Client::connect([cluster.etcd().endpoint()], None)
+        .await
+        .unwrap()
+        .put("/locust-http/workers/evil", record, None)
+        .await
+        .unwrap();
+    let bridge = cluster.bridge();
+    eventually(
+        Duration::from_secs(15),
+        "the forged record listed",
+        || async {
+            let workers = bridge.workers().await;
+            let w = workers.iter().find(|w| w["id"] == "evil")?;
+            assert_eq!(w["trust"], "untrusted", "{w}");
+            Some(())
+        },
+    )
+    .await;
+    // Several status-poll periods (1 s each) later, nobody has connected to it.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        contacted.load(Ordering::SeqCst),
+        0,
+        "the bridge contacted a forged record"
+    );
+}
+
+/// A fleet worker with no token and no mutual TLS refuses to start: one line, non-zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_without_credentials_refuses_to_start() {
+    let dir = test_dir("no_credentials");
+    let mut cmd = std::process::Command::new(bin("worker"));
+    cmd.args(["--etcd-addr", "127.0.0.1:1", "--port", "0"])
+        .env_remove("LOCUST_HTTP_TOKEN")
+        .env_remove("LOCUST_HTTP_TOKEN_FILE")
+        .env("NO_COLOR", "1");
+    let mut p = Proc::spawn(cmd, &dir, "worker");
+    let status = p.wait(Duration::from_secs(10)).await;
+    assert!(!status.success());
+    let log = p.log_text();
+    assert!(log.contains("fleet mode needs credentials"), "{log}");
+    assert_eq!(log.trim().lines().count(), 1, "one line: {log}");
 }
