@@ -245,6 +245,8 @@ pub struct TargetConfig {
     pub require_token: bool,
     /// Delay every answer by this much.
     pub delay: Option<Duration>,
+    /// Delay answers to this one path (e.g. a slow `/login`) by this much.
+    pub slow_path: Option<(&'static str, Duration)>,
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +257,8 @@ struct TargetState {
     failures: Mutex<BTreeMap<String, u64>>,
     tokens: Mutex<std::collections::HashSet<String>>,
     logins: Mutex<Vec<String>>,
+    /// When each answer was counted (just before it is written), in order.
+    served_at: Mutex<Vec<Instant>>,
 }
 
 /// A local HTTP server that counts what it served: `GET /` (a small page), `POST /login`
@@ -305,6 +309,28 @@ impl Target {
         self.counts().values().sum()
     }
 
+    /// Requests counted at or after `since` (a request is counted when its answer is ready).
+    pub fn served_since(&self, since: Instant) -> u64 {
+        let at = self.state.served_at.lock().expect("served_at");
+        at.iter().filter(|t| **t >= since).count() as u64
+    }
+
+    /// Requests counted in `[from, to)`.
+    pub fn served_between(&self, from: Instant, to: Instant) -> u64 {
+        let at = self.state.served_at.lock().expect("served_at");
+        at.iter().filter(|t| **t >= from && **t < to).count() as u64
+    }
+
+    /// When the last request was counted.
+    pub fn last_served(&self) -> Option<Instant> {
+        self.state
+            .served_at
+            .lock()
+            .expect("served_at")
+            .last()
+            .copied()
+    }
+
     /// The `user` field of every `POST /login` body, in arrival order.
     pub fn logins(&self) -> Vec<String> {
         self.state.logins.lock().expect("logins").clone()
@@ -331,13 +357,19 @@ async fn serve(State(state): State<Arc<TargetState>>, req: Request) -> Response 
     if let Some(d) = state.config.delay {
         tokio::time::sleep(d).await;
     }
+    if let Some((_, d)) = state.config.slow_path.filter(|(p, _)| *p == path) {
+        tokio::time::sleep(d).await;
+    }
     let n = state.seq.fetch_add(1, Ordering::SeqCst) + 1;
-    *state
-        .counts
-        .lock()
-        .expect("counts")
-        .entry(key.clone())
-        .or_default() += 1;
+    {
+        let mut counts = state.counts.lock().expect("counts");
+        *counts.entry(key.clone()).or_default() += 1;
+        state
+            .served_at
+            .lock()
+            .expect("served_at")
+            .push(Instant::now());
+    }
     let fail = |state: &TargetState, status: StatusCode, body: &'static str| {
         *state
             .failures
@@ -432,6 +464,8 @@ pub struct MasterOpts {
     pub locustfile: PathBuf,
     pub bind_port: u16,
     pub web_port: u16,
+    /// More command-line arguments (e.g. `--reset-stats`).
+    pub extra: Vec<String>,
 }
 
 impl MasterOpts {
@@ -450,6 +484,7 @@ impl MasterOpts {
             locustfile: root().join("deploy/locustfile.py"),
             bind_port: free_port(),
             web_port: free_port(),
+            extra: Vec::new(),
         }
     }
 }
@@ -553,6 +588,7 @@ impl Master {
         if let Some(host) = &opts.host {
             cmd.args(["-H", host]);
         }
+        cmd.args(&opts.extra);
         let proc = Proc::spawn(cmd, dir, log_name);
         Master {
             proc,

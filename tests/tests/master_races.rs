@@ -1,7 +1,8 @@
 //! The numbers stay true when a real Locust 2.47 master stalls, races or cuts a run short
 //! (issue 11): a frozen master is waited for, `/swarm` right after `/stop` gives exactly the
 //! users asked for, requests in flight at a ramp-down or stop complete and count as what they
-//! were, and a quit never counts more than the target served.
+//! were, a quit never counts more than the target served, and with `--reset-stats` the master
+//! counts exactly what the target served after the reset.
 
 use std::time::{Duration, Instant};
 
@@ -317,4 +318,117 @@ async fn split_writes_latency_matches_pythons_worker() {
         median <= py_median + 2.0 && p95 <= py_p95 + 2.0,
         "python: median {py_median} ms, p95 {py_p95} ms; ours: median {median} ms, p95 {p95} ms"
     );
+}
+
+/// `--reset-stats` on a real master: the master and the worker both reset when the master says
+/// spawning is complete, so the master counts exactly what the target served after that moment.
+///
+/// To match the reset instant to the target's count to the request, the run is shaped so that no
+/// answer lands near it: 4 users answer in bursts (one `GET /` each, then 1 s of think time); the
+/// second `/swarm` (which adds 4 users and triggers the reset) is sent in the middle of the quiet
+/// second between two bursts, at a moment when the worker holds requests the master has not been
+/// told about yet (a worker that does not reset would report those too). The new users' first
+/// request (a setup step) takes 400 ms, so it lands well after the reset as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_stats_counts_exactly_what_the_target_served_after_the_reset() {
+    let dir = test_dir("reset_stats");
+    let target = Target::start(TargetConfig {
+        slow_path: Some(("/slow", Duration::from_millis(400))),
+        ..TargetConfig::default()
+    })
+    .await;
+    let mut opts = MasterOpts::web();
+    opts.extra = vec!["--reset-stats".into()];
+    let master = Master::start(&dir, "master", opts).await;
+    let plan = serde_json::json!({
+        "name": "bursts",
+        "host": target.url(),
+        "timeout": "10s",
+        "setup": [{"name": "slow", "method": "GET", "url": "/slow"}],
+        "transactions": [{
+            "name": "get", "think_time": {"constant": "1000ms"},
+            "steps": [{"name": "home", "method": "GET", "url": "/"}]
+        }]
+    });
+    let plan = write_plan(&dir, "bursts.json", &plan);
+    let mut worker = run_worker(&dir, "worker", &plan, master.opts.bind_port, &[]);
+    registered(&master).await;
+    master.swarm(4, 100.0, None).await;
+    wait_users(&master, 4, Duration::from_secs(10), "4 users running").await;
+
+    // The middle of a quiet second, with requests the master has not been told about yet.
+    let mut tries = 0;
+    let cut = loop {
+        tries += 1;
+        assert!(
+            tries < 2_000,
+            "no quiet moment with unreported requests in 40 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let Some(last) = target.last_served() else {
+            continue;
+        };
+        let quiet = last.elapsed();
+        if !(Duration::from_millis(450)..Duration::from_millis(550)).contains(&quiet) {
+            continue;
+        }
+        let reported = master
+            .stats_rows()
+            .await
+            .into_iter()
+            .find(|r| r.name == "Aggregated")
+            .map_or(0, |r| r.requests);
+        if reported > 0 && reported < target.total() {
+            break Instant::now();
+        }
+    };
+    let before = target.total();
+    master.swarm(8, 100.0, None).await;
+    wait_users(&master, 8, Duration::from_secs(5), "8 users running").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let agg = stop_and_compare_since(&master, &target, cut).await;
+    assert_eq!(agg.failures, 0);
+    // The shape held: nothing was answered within 250 ms either side of the second swarm (the
+    // reset happens in that window), and the run had requests before it that must not count.
+    let quiet = target.served_between(
+        cut - Duration::from_millis(250),
+        cut + Duration::from_millis(250),
+    );
+    assert_eq!(
+        quiet, 0,
+        "answers landed next to the reset; the test's shape is broken"
+    );
+    assert!(before >= 8, "only {before} requests before the reset");
+    assert!(
+        worker
+            .log_text()
+            .contains("resetting statistics (--reset-stats)"),
+        "the worker did not say it reset"
+    );
+    assert!(worker.exited().is_none(), "the worker died");
+}
+
+/// Stops the run and waits until the master's total equals what the target served since `since`.
+async fn stop_and_compare_since(master: &Master, target: &Target, since: Instant) -> StatsRow {
+    master.stop().await;
+    let mut last = (0, 0);
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let rows = master.stats_rows().await;
+            if let Some(agg) = rows.into_iter().find(|r| r.name == "Aggregated") {
+                last = (agg.requests, target.served_since(since));
+                if agg.requests == last.1 && agg.requests > 0 {
+                    return agg;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| {
+        panic!(
+            "master counted {} requests, the target served {} after the reset",
+            last.0, last.1
+        )
+    })
 }
