@@ -174,8 +174,13 @@ pub struct CompiledStep {
     pub checks: Vec<Check>,
     /// True when a check or extractor reads the body, which is then kept in memory.
     pub needs_body: bool,
+    /// True when a check or extractor reads a response header (headers are otherwise not kept).
+    pub needs_headers: bool,
     /// The step's row in [`CompiledPlan::stat_rows`].
     pub stat: RowId,
+    /// The request's bytes, laid out once at compile time, when the plan is HTTP/1.1 and the
+    /// step has no template anywhere (URL, query, headers, body).
+    pub wire: Option<crate::h1::Prepared>,
 }
 
 impl CompiledPlan {

@@ -8,6 +8,7 @@
 //! With `capture`, it also returns a [`Trace`] of everything (for `--once` and the UI's Send);
 //! without it, nothing but the outcome is kept.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
@@ -15,7 +16,7 @@ use reqwest::header::HeaderMap;
 
 use super::allow::AllowList;
 use super::checks;
-use super::compiled::CompiledStep;
+use super::compiled::{CompiledBody, CompiledStep, UrlSource};
 use super::conns::Conns;
 use super::outcome::{Outcome, Trace};
 use super::request::{Prepared, prepare};
@@ -65,43 +66,75 @@ pub async fn run_step(step: &CompiledStep, ctx: StepContext<'_>) -> (Outcome, Op
             ..Trace::default()
         })
     });
-    let prepared = match prepare(step, ctx.vars, ctx.rng, ctx.allow) {
-        Ok(p) => p,
-        Err(failure) => {
-            if let Some(t) = trace.as_mut() {
-                t.error = Some(failure.to_string());
-            }
-            let outcome = Outcome {
-                status: None,
-                response_time_ms: 0.0,
-                content_length: 0,
-                failure: Some(failure),
-                sent: false,
+    // A step laid out at compile time goes out as is: nothing to render, nothing to copy.
+    let fast = match (&step.wire, &step.url, &step.body, &ctx.conns) {
+        (Some(wire), UrlSource::Fixed(url), body, Some(_)) if trace.is_none() => {
+            let body = match body {
+                CompiledBody::Fixed(b) => Some(b.clone()),
+                _ => None,
             };
-            return (outcome, trace);
+            Some((wire, url, body))
+        }
+        _ => None,
+    };
+    let (request, wire) = match fast {
+        Some((wire, url, body)) => (
+            Request {
+                method: step.method.clone(),
+                url: Cow::Borrowed(url),
+                headers: Cow::Borrowed(&step.headers),
+                body,
+                jar: ctx.jar,
+                allow: ctx.allow,
+                timeout: ctx.timeout,
+                keep_body: step.needs_body,
+                keep_headers: step.needs_headers,
+                max_body: ctx.max_body,
+            },
+            Some(wire),
+        ),
+        None => {
+            let Prepared { url, headers, body } = match prepare(step, ctx.vars, ctx.rng, ctx.allow)
+            {
+                Ok(p) => p,
+                Err(failure) => {
+                    if let Some(t) = trace.as_mut() {
+                        t.error = Some(failure.to_string());
+                    }
+                    let outcome = Outcome {
+                        status: None,
+                        response_time_ms: 0.0,
+                        content_length: 0,
+                        failure: Some(failure),
+                        sent: false,
+                    };
+                    return (outcome, trace);
+                }
+            };
+            if let Some(t) = trace.as_mut() {
+                t.url = url.to_string();
+                t.request_headers = header_pairs(&headers);
+                t.request_body = body
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned());
+            }
+            let request = Request {
+                method: step.method.clone(),
+                url: Cow::Owned(url),
+                headers: Cow::Owned(headers),
+                body,
+                jar: ctx.jar,
+                allow: ctx.allow,
+                timeout: ctx.timeout,
+                keep_body: step.needs_body || ctx.capture,
+                keep_headers: step.needs_headers || ctx.capture,
+                max_body: ctx.max_body,
+            };
+            (request, None)
         }
     };
-    let Prepared { url, headers, body } = prepared;
-    if let Some(t) = trace.as_mut() {
-        t.url = url.to_string();
-        t.request_headers = header_pairs(&headers);
-        t.request_body = body
-            .as_ref()
-            .map(|b| String::from_utf8_lossy(b).into_owned());
-    }
-    let request = Request {
-        method: step.method.clone(),
-        url,
-        headers,
-        body,
-        jar: ctx.jar,
-        allow: ctx.allow,
-        timeout: ctx.timeout,
-        keep_body: step.needs_body || ctx.capture,
-        max_body: ctx.max_body,
-    };
     let exchange = match ctx.conns {
-        Some(conns) => send::h1(conns, request).await,
+        Some(conns) => send::h1(conns, request, wire).await,
         None => send::pooled(ctx.client, request).await,
     };
     let response_time_ms = elapsed();

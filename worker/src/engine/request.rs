@@ -20,6 +20,42 @@ pub struct Prepared {
     pub body: Option<Bytes>,
 }
 
+const USER_AGENT: &str = concat!("locust-http/", env!("CARGO_PKG_VERSION"));
+
+/// The bytes of a request on a user's HTTP/1.1 connection: the request line, `Host`, the headers
+/// (`User-Agent` and `Accept: */*` unless the step sets them), then the body with its
+/// `Content-Length`. The compiler lays out every step with no template once
+/// ([`CompiledStep::wire`]); the others are laid out per request.
+pub fn lay_out(
+    method: &str,
+    url: &reqwest::Url,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> crate::h1::Prepared {
+    let mut b = crate::h1::PreparedBuilder::new(method);
+    b.text(url.path());
+    if let Some(q) = url.query() {
+        b.text("?").text(q);
+    }
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => b.request_line_end(&format!("{h}:{p}")),
+        (Some(h), None) => b.request_line_end(h),
+        (None, _) => b.request_line_end(""),
+    };
+    for (k, v) in headers {
+        if let Ok(v) = v.to_str() {
+            b.header(k.as_str(), v);
+        }
+    }
+    if !headers.contains_key(reqwest::header::USER_AGENT) {
+        b.header("user-agent", USER_AGENT);
+    }
+    if !headers.contains_key(reqwest::header::ACCEPT) {
+        b.header("accept", "*/*");
+    }
+    b.body(body).finish()
+}
+
 /// Joins a step URL to the host the way Locust does (`host + path`), or takes it as absolute.
 /// `Ok(None)`: the URL is relative and there is no host.
 pub fn resolve_url(url: &str, host: Option<&str>) -> Result<Option<reqwest::Url>, String> {

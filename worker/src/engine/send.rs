@@ -7,6 +7,7 @@
 //!
 //! Both give an [`Exchange`]; transport problems become short stable [`Failure`] texts.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +17,7 @@ use reqwest::header::{COOKIE, HeaderMap, HeaderName, HeaderValue, SET_COOKIE};
 use super::allow::{self, AllowList, MAX_REDIRECTS};
 use super::conns::Conns;
 use super::outcome::Failure;
+use super::request::lay_out;
 use crate::h1;
 
 /// A response as the engine judges it.
@@ -29,22 +31,24 @@ pub struct Exchange {
     pub content_length: u64,
     /// A transport problem (no status, or a body that could not be read).
     pub error: Option<Failure>,
-    /// The URL of the final response (after redirects).
-    pub url: Option<reqwest::Url>,
 }
 
-/// What to send.
+/// What to send. The URL and headers are borrowed from the compiled step when nothing was
+/// rendered, and copied only when a redirect or a cookie changes them.
 #[derive(Debug)]
 pub struct Request<'a> {
     pub method: reqwest::Method,
-    pub url: reqwest::Url,
-    pub headers: HeaderMap,
+    pub url: Cow<'a, reqwest::Url>,
+    pub headers: Cow<'a, HeaderMap>,
     pub body: Option<Bytes>,
     pub jar: Option<&'a Jar>,
     pub allow: Option<&'a AllowList>,
     pub timeout: Duration,
     /// Keep the body (a check, an extractor or a trace reads it).
     pub keep_body: bool,
+    /// Keep the response headers (a check, an extractor or a trace reads them). Redirects and
+    /// the cookie jar get theirs regardless.
+    pub keep_headers: bool,
     pub max_body: usize,
 }
 
@@ -54,16 +58,20 @@ fn too_large(limit: usize) -> Failure {
     ))
 }
 
-const USER_AGENT: &str = concat!("locust-http/", env!("CARGO_PKG_VERSION"));
-
-/// HTTP/1.1 on the user's own connections.
-pub async fn h1(conns: &mut Conns, mut req: Request<'_>) -> Exchange {
+/// HTTP/1.1 on the user's own connections. `wire` is the request laid out at compile time (a
+/// step with no template); it is used for the first hop unless a cookie must be added.
+pub async fn h1(
+    conns: &mut Conns,
+    mut req: Request<'_>,
+    mut wire: Option<&h1::Prepared>,
+) -> Exchange {
     let mut hops = 0;
     loop {
         if let Some(jar) = req.jar
             && let Some(cookies) = jar.cookies(&req.url)
         {
-            req.headers.insert(COOKIE, cookies);
+            req.headers.to_mut().insert(COOKIE, cookies);
+            wire = None;
         }
         let Some(conn) = conns.to(&req.url) else {
             return Exchange {
@@ -71,39 +79,24 @@ pub async fn h1(conns: &mut Conns, mut req: Request<'_>) -> Exchange {
                 ..Exchange::default()
             };
         };
-        let path = match req.url.query() {
-            Some(q) => format!("{}?{q}", req.url.path()),
-            None => req.url.path().to_string(),
-        };
-        let host = match (req.url.host_str(), req.url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => String::new(),
-        };
-        let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len() + 2);
-        for (k, v) in &req.headers {
-            if let Ok(v) = v.to_str() {
-                pairs.push((k.as_str(), v));
+        let laid_out;
+        let prepared = match wire.take() {
+            Some(w) => w,
+            None => {
+                laid_out = lay_out(
+                    req.method.as_str(),
+                    &req.url,
+                    &req.headers,
+                    req.body.as_deref(),
+                );
+                &laid_out
             }
-        }
-        if !req.headers.contains_key(reqwest::header::USER_AGENT) {
-            pairs.push(("user-agent", USER_AGENT));
-        }
-        if !req.headers.contains_key(reqwest::header::ACCEPT) {
-            pairs.push(("accept", "*/*"));
-        }
-        let prepared = h1::Prepared::fixed(
-            req.method.as_str(),
-            &path,
-            &host,
-            &pairs,
-            req.body.as_deref(),
-        );
+        };
         let want = h1::Want {
-            headers: true,
+            headers: req.keep_headers || req.jar.is_some(),
             body: req.keep_body,
         };
-        let sent = tokio::time::timeout(req.timeout, conn.send_with(&prepared, &[], want)).await;
+        let sent = tokio::time::timeout(req.timeout, conn.send_with(prepared, &[], want)).await;
         let response = match sent {
             Err(_) => {
                 conn.close();
@@ -160,14 +153,16 @@ pub async fn h1(conns: &mut Conns, mut req: Request<'_>) -> Exchange {
             {
                 req.method = reqwest::Method::GET;
                 req.body = None;
-                req.headers.remove(reqwest::header::CONTENT_TYPE);
-                req.headers.remove(reqwest::header::CONTENT_LENGTH);
+                let headers = req.headers.to_mut();
+                headers.remove(reqwest::header::CONTENT_TYPE);
+                headers.remove(reqwest::header::CONTENT_LENGTH);
             }
             if next.host_str() != req.url.host_str() || next.port() != req.url.port() {
-                req.headers.remove(reqwest::header::AUTHORIZATION);
-                req.headers.remove(COOKIE);
+                let headers = req.headers.to_mut();
+                headers.remove(reqwest::header::AUTHORIZATION);
+                headers.remove(COOKIE);
             }
-            req.url = next;
+            req.url = Cow::Owned(next);
             continue;
         }
         return Exchange {
@@ -176,7 +171,6 @@ pub async fn h1(conns: &mut Conns, mut req: Request<'_>) -> Exchange {
             content_length: response.body_len,
             body: response.body,
             error: None,
-            url: Some(req.url),
         };
     }
 }
@@ -196,14 +190,14 @@ fn h1_failure(e: &h1::H1Error, timeout: Duration) -> Failure {
 
 /// reqwest's shared pool (HTTP/2 plans).
 pub async fn pooled(client: &reqwest::Client, req: Request<'_>) -> Exchange {
-    let mut headers = req.headers;
+    let mut headers = req.headers.into_owned();
     if let Some(jar) = req.jar
         && let Some(cookies) = jar.cookies(&req.url)
     {
         headers.insert(COOKIE, cookies);
     }
     let mut builder = client
-        .request(req.method, req.url.clone())
+        .request(req.method, req.url.as_ref().clone())
         .headers(headers)
         .timeout(req.timeout);
     if let Some(body) = req.body {
@@ -224,7 +218,6 @@ pub async fn pooled(client: &reqwest::Client, req: Request<'_>) -> Exchange {
     }
     let mut out = Exchange {
         status: Some(response.status().as_u16()),
-        url: Some(response.url().clone()),
         ..Exchange::default()
     };
     out.error = loop {

@@ -16,7 +16,8 @@ const MAX_CHUNK_LINE: usize = 4096;
 /// What to keep from a response.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Want {
-    /// Keep the response headers (otherwise only the framing headers are looked at).
+    /// Keep the response headers (otherwise only the framing headers are looked at, and only a
+    /// redirect's headers are kept, for its `Location`).
     pub headers: bool,
     /// Keep the body up to [`Limits::max_body`] (otherwise it is only counted).
     pub body: bool,
@@ -140,7 +141,7 @@ fn parse_head(
     if framing == Framing::Close {
         keep_alive = false;
     }
-    let headers = want.headers.then(|| {
+    let headers = (want.headers || (300..400).contains(&status)).then(|| {
         resp.headers
             .iter()
             .map(|h| (Box::from(h.name), Box::from(h.value)))

@@ -14,12 +14,12 @@ use serde_json_path::JsonPath;
 
 use super::allow::{AllowList, refusal};
 use super::compiled::{
-    Check, CompiledExtractor, CompiledPlan, CompiledStep, CompiledTransaction, RowId, Source,
-    StatRow, UrlSource,
+    Check, CompiledBody, CompiledExtractor, CompiledPlan, CompiledStep, CompiledTransaction, RowId,
+    Source, StatRow, UrlSource,
 };
 use super::feed::DataFeed;
 use super::limiter::RateLimiter;
-use super::request::resolve_url;
+use super::request::{self, resolve_url};
 use super::template::{Tpl, VarTable};
 
 mod body;
@@ -216,6 +216,15 @@ fn compile_plan(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let http1 = plan.http == contract::plan::HttpVersion::Http1;
+    let mut setup = setup;
+    if http1 {
+        lay_out_fixed(
+            setup
+                .iter_mut()
+                .chain(transactions.iter_mut().flat_map(|t| t.steps.iter_mut())),
+        );
+    }
     Ok(CompiledPlan {
         name: plan.name.clone(),
         setup,
@@ -229,7 +238,7 @@ fn compile_plan(
         allow: None,
         stat_rows: rows.rows,
         max_body: usize::try_from(plan.max_body).unwrap_or(usize::MAX),
-        h1: (plan.http == contract::plan::HttpVersion::Http1).then(|| {
+        h1: http1.then(|| {
             crate::h1::Connector::new(crate::h1::Limits {
                 max_body: usize::try_from(plan.max_body).unwrap_or(usize::MAX),
                 response_timeout: plan.timeout,
@@ -279,6 +288,12 @@ fn compile_step(
     let checks = compile_checks(step)?;
     let needs_body =
         extract.iter().any(|e| e.source.reads_body()) || checks.iter().any(Check::reads_body);
+    let needs_headers = extract
+        .iter()
+        .any(|e| matches!(e.source, Source::Header(_)))
+        || checks
+            .iter()
+            .any(|c| matches!(c, Check::HeaderEquals(..) | Check::HeaderContains(..)));
     Ok(CompiledStep {
         name: step.name.clone(),
         stat: rows.row(method.as_str(), &step.name),
@@ -291,7 +306,33 @@ fn compile_step(
         extract,
         checks,
         needs_body,
+        needs_headers,
+        wire: None,
     })
+}
+
+/// Lays out, once, the bytes of every step with no template (HTTP/1.1 plans): such a request
+/// costs one buffer copy per send.
+fn lay_out_fixed<'a>(steps: impl Iterator<Item = &'a mut CompiledStep>) {
+    for step in steps {
+        let UrlSource::Fixed(url) = &step.url else {
+            continue;
+        };
+        if !step.query.is_empty() || !step.header_templates.is_empty() {
+            continue;
+        }
+        let body = match &step.body {
+            CompiledBody::None => None,
+            CompiledBody::Fixed(b) => Some(b.as_ref()),
+            _ => continue,
+        };
+        step.wire = Some(request::lay_out(
+            step.method.as_str(),
+            url,
+            &step.headers,
+            body,
+        ));
+    }
 }
 
 /// The step's URL, and its query parameters that hold templates (static ones are appended to a

@@ -232,3 +232,44 @@ fn without_an_allow_list_the_default_policy_refuses_link_local_targets() {
         errors[0].message
     );
 }
+
+#[test]
+fn steps_without_templates_are_laid_out_once_and_the_same_as_per_request() {
+    let json = r#"{"name": "p", "host": "http://h:8/api", "variables": {"v": "1"},
+        "transactions": [{"name": "t", "steps": [
+            {"name": "a", "method": "POST", "url": "/a", "query": {"q": "1 2"},
+             "headers": {"X-A": "b"}, "body": "<x/>", "content_type": "application/xml"},
+            {"name": "b", "method": "GET", "url": "/b/{{v}}"},
+            {"name": "c", "method": "GET", "url": "/c", "headers": {"X-T": "{{v}}"}},
+            {"name": "d", "method": "GET", "url": "/d", "query": {"q": "{{v}}"}}]}]}"#;
+    let c = compile(&plan(json), None).unwrap();
+    let steps = &c.transactions[0].steps;
+    let wire = steps[0].wire.as_ref().expect("a fixed step is laid out");
+    let mut once = Vec::new();
+    wire.write_into(&[], &mut once).unwrap();
+    let text = String::from_utf8(once.clone()).unwrap();
+    assert!(
+        text.starts_with("POST /api/a?q=1+2 HTTP/1.1\r\nHost: h:8\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("x-a: b\r\n") && text.contains("content-type: application/xml\r\n"));
+    assert!(text.ends_with("Content-Length: 4\r\n\r\n<x/>"), "{text}");
+    // The same bytes the per-request path lays out.
+    let UrlSource::Fixed(url) = &steps[0].url else {
+        panic!("not fixed")
+    };
+    let CompiledBody::Fixed(body) = &steps[0].body else {
+        panic!("not a fixed body")
+    };
+    let mut per_request = Vec::new();
+    crate::engine::request::lay_out("POST", url, &steps[0].headers, Some(body))
+        .write_into(&[], &mut per_request)
+        .unwrap();
+    assert_eq!(once, per_request);
+    // Anything templated is rendered per request.
+    assert!(steps[1..].iter().all(|s| s.wire.is_none()));
+    // HTTP/2 plans use reqwest, never these bytes.
+    let h2 = json.replacen(r#""name": "p","#, r#""name": "p", "http": "2","#, 1);
+    let c = compile(&plan(&h2), None).unwrap();
+    assert!(c.transactions[0].steps[0].wire.is_none());
+}
