@@ -4,8 +4,9 @@
 #   bench/run.sh [--duration 10] [--connections 50] [--idle-users 10000]
 #
 # Prints, in one run: requests/s and CPU microseconds per request of wrk and of the worker (and
-# of oha when installed), their ratios, RSS per idle user with the socket count at 5,000 and
-# --idle-users users, and the time to start 100,000 users.
+# of oha when installed), their ratios, the worker's CPU per request on two runtime threads
+# against one, RSS per idle user with the socket count at 5,000 and --idle-users users, and the
+# time to start 100,000 users.
 #
 # Installs what it needs (Debian's nginx and wrk; the project venv with Locust), builds the
 # worker in release mode, starts nginx with one worker process on core 1 and then, on core 0:
@@ -119,26 +120,49 @@ run_master() { # users, run time, csv prefix, port
     --master-bind-host 127.0.0.1 --master-bind-port "$4" --web-host 127.0.0.1 --web-port "$(free_port)" \
     --expect-workers 1 -u "$1" -r "$1" -t "$2" --csv "$3" --only-summary > "$3.master.log" 2>&1
 }
-MPORT=$(free_port)
-run_master "$CONNECTIONS" "$((DURATION + 2))s" "$WORK/tp" "$MPORT" &
-MASTER=$!
-PIDS+=($MASTER)
-echo "== worker run: $CONNECTIONS users, no think time, core $GEN_CORE, --threads 1"
-cpu_of "$WORK/worker.cpu" taskset -c "$GEN_CORE" target/release/worker run "$WORK/get.json" --threads 1 --master-port "$MPORT" --log warn &
-PIDS+=($!)
-WORKER_WRAP=$!
-wait "$MASTER" || true
-wait "$WORKER_WRAP" || true
-read -r REQS WORKER_RPS FAILS < <(awk -F, '$2=="Aggregated" {print $3, $10, $4}' "$WORK/tp_stats.csv")
-WORKER_US=$(us_per_req "$(cat "$WORK/worker.cpu")" "$REQS")
-echo "   requests $REQS, failures $FAILS, requests/s $WORKER_RPS (the master's Aggregated row), CPU per request ${WORKER_US} us (whole process, ramp and report included)"
-
+# worker_bench THREADS CORES PREFIX [PLAN]: one `worker run` of $CONNECTIONS users without think
+# time, counted by a headless master; sets REQS, WORKER_RPS, FAILS and WORKER_US.
+worker_bench() {
+  local threads=$1 cores=$2 prefix=$3 plan=${4:-$WORK/get.json} mport
+  mport=$(free_port)
+  run_master "$CONNECTIONS" "$((DURATION + 2))s" "$WORK/$prefix" "$mport" &
+  local master=$!
+  PIDS+=($master)
+  echo "== worker run: $CONNECTIONS users, no think time, cores $cores, --threads $threads"
+  cpu_of "$WORK/$prefix.cpu" taskset -c "$cores" target/release/worker run "$plan" --threads "$threads" --master-port "$mport" --log warn &
+  local wrap=$!
+  PIDS+=($wrap)
+  wait "$master" || true
+  wait "$wrap" || true
+  read -r REQS WORKER_RPS FAILS < <(awk -F, '$2=="Aggregated" {print $3, $10, $4}' "$WORK/${prefix}_stats.csv")
+  WORKER_RPS=$(python3 -c "print(f'{float($WORKER_RPS):.0f}')")
+  WORKER_US=$(us_per_req "$(cat "$WORK/$prefix.cpu")" "$REQS")
+  echo "   requests $REQS, failures $FAILS, requests/s $WORKER_RPS (the master's Aggregated row), CPU per request ${WORKER_US} us (whole process, ramp and report included)"
+}
+worker_bench 1 "$GEN_CORE" tp
 RATIO=$(python3 -c "print(f'{float($WORKER_RPS)/float($WRK_RPS):.2f}')")
 CPU_RATIO=$(python3 -c "print(f'{float($WORKER_US)/float($WRK_US):.2f}')")
 echo
 echo "throughput: wrk ${WRK_RPS} req/s, worker ${WORKER_RPS} req/s, ratio ${RATIO} (target >= 0.8)"
 echo "CPU per request: wrk ${WRK_US} us, worker ${WORKER_US} us, ratio ${CPU_RATIO} (target <= 1.25)"
 [ -n "$OHA_LINE" ] && echo "peer: $OHA_LINE"
+
+# ---- the cost of a second load thread (each thread is its own single-threaded runtime whose
+# users stay on it). Measured twice:
+#  - on the generator's core: what the second runtime thread itself costs per request;
+#  - on both cores, where the second thread shares core 1 with nginx and the master: on this
+#    2-core machine that adds the cost of the two fighting over one core (shown for the record).
+if [ "$CORES" -gt 1 ]; then
+  ONE_US=$WORKER_US
+  worker_bench 2 "$GEN_CORE" tp2
+  THREADS_RATIO=$(python3 -c "print(f'{float($WORKER_US)/float($ONE_US):.2f}')")
+  worker_bench 1 "$GEN_CORE,$SRV_CORE" tp1b
+  SHARED_ONE_US=$WORKER_US
+  worker_bench 2 "$GEN_CORE,$SRV_CORE" tp2b
+  SHARED_RATIO=$(python3 -c "print(f'{float($WORKER_US)/float($SHARED_ONE_US):.2f}')")
+  echo "threads: CPU per request on core $GEN_CORE: --threads 1 ${ONE_US} us, --threads 2 $(us_per_req "$(cat "$WORK/tp2.cpu")" "$(awk -F, '$2=="Aggregated" {print $3}' "$WORK/tp2_stats.csv")") us, ratio ${THREADS_RATIO} (target <= 1.10)"
+  echo "threads: on cores $GEN_CORE,$SRV_CORE (sharing core $SRV_CORE with nginx): --threads 1 ${SHARED_ONE_US} us, --threads 2 ${WORKER_US} us, ratio ${SHARED_RATIO} (for the record)"
+fi
 
 # ---- memory with many idle users, each holding its own connection
 cat > "$WORK/idle.json" <<PLAN
@@ -156,7 +180,8 @@ for users in 5000 "$IDLE_USERS"; do
   sleep 4
   RSS_KB=$(awk '/VmRSS/ {print $2}' "/proc/$WPID/status")
   SOCKETS=$(find "/proc/$WPID/fd" -lname 'socket:*' 2>/dev/null | wc -l)
-  echo "memory: $users idle users, RSS $((RSS_KB / 1024)) MiB, $(( RSS_KB * 1024 / users / 1024 )) KiB per user, $SOCKETS open sockets (target <= 8 KB per user, one connection each)"
+  PER_USER=$(python3 -c "print(f'{$RSS_KB * 1024 / $users / 1000:.1f}')")
+  echo "memory: $users idle users, RSS $((RSS_KB / 1024)) MiB, ${PER_USER} KB per user (whole process RSS / users), $SOCKETS open sockets (target <= 8 KB per user, one connection each)"
   kill "$WPID" 2>/dev/null || true
   wait "$WPID" 2>/dev/null || true
 done

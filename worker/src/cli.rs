@@ -31,8 +31,8 @@ pub struct Cli {
     #[command(flatten)]
     pub log_format: contract::process::LogFormatArg,
 
-    /// Threads generating load (0 = one per available CPU). With one, the worker runs on a
-    /// single-threaded runtime, which is about 25% faster per core than a one-thread pool.
+    /// Threads generating load (0 = one per available CPU). Each is a single-threaded runtime
+    /// whose users stay on it, so each thread costs per request what one does.
     #[arg(
         long,
         global = true,

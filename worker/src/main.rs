@@ -15,16 +15,11 @@ fn main() -> ExitCode {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let runtime = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads)
-            .enable_all()
-            .build()
-    };
+    // The main runtime runs the control plane and the first lane of users; `--threads` adds
+    // lanes, each its own single-threaded runtime (see `worker::runtime::lanes`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
@@ -33,6 +28,13 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
+        let _lanes = match worker::runtime::lanes::install(threads) {
+            Ok(lanes) => lanes,
+            Err(e) => {
+                eprintln!("error: cannot start {threads} load threads: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let shutdown = CancellationToken::new();
         tokio::spawn(contract::process::cancel_on_signal(shutdown.clone()));
         let result = match cli.command {

@@ -5,8 +5,10 @@
 //! plans through a watch channel ([`Runtime::follow`]).
 //!
 //! - [`users`]: simulated users as tokio tasks, started and stopped exactly.
+//! - [`lanes`]: the threads users run on (`--threads`), one single-threaded runtime each.
 //! - [`probe`]: one user running steps once, traced (`worker run --once` and the fleet's `Try`).
 
+pub mod lanes;
 pub mod probe;
 pub mod users;
 
