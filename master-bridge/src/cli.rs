@@ -1,4 +1,5 @@
-//! Command-line interface of the master-bridge.
+//! Command-line interface of the master-bridge. Every flag also reads an environment variable
+//! `LOCUST_HTTP_<FLAG>` (shown in `--help`).
 
 use std::path::PathBuf;
 
@@ -13,7 +14,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
-        env = "BRIDGE_LOG",
+        env = "LOCUST_HTTP_LOG",
         default_value = "info",
         value_name = "FILTER"
     )]
@@ -51,17 +52,22 @@ pub struct FleetArgs {
     pub etcd_addr: Option<String>,
 
     /// etcd key prefix of the fleet.
-    #[arg(long, default_value = contract::etcd::DEFAULT_PREFIX, value_name = "PREFIX", global = true)]
+    #[arg(long, env = "LOCUST_HTTP_ETCD_PREFIX", default_value = contract::etcd::DEFAULT_PREFIX, value_name = "PREFIX", global = true)]
     pub etcd_prefix: String,
 
     /// The Locust master's host, as workers reach it.
-    #[arg(long, env = "LOCUST_MASTER_HOST", value_name = "HOST", global = true)]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_MASTER_HOST",
+        value_name = "HOST",
+        global = true
+    )]
     pub master_host: Option<String>,
 
     /// The Locust master's ZeroMQ port.
     #[arg(
         long,
-        env = "LOCUST_MASTER_PORT",
+        env = "LOCUST_HTTP_MASTER_PORT",
         default_value_t = 5557,
         value_name = "PORT",
         global = true
@@ -69,7 +75,12 @@ pub struct FleetArgs {
     pub master_port: u16,
 
     /// The Locust master's web UI (default http://<master-host>:8089).
-    #[arg(long, env = "LOCUST_WEB", value_name = "URL", global = true)]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_LOCUST_WEB",
+        value_name = "URL",
+        global = true
+    )]
     pub locust_web: Option<String>,
 
     /// The fleet token the workers were started with (prefer LOCUST_HTTP_TOKEN or
@@ -100,25 +111,47 @@ pub struct FleetArgs {
     pub insecure_no_fleet_auth: bool,
 
     /// CA (PEM) that signed the workers' TLS certificates.
-    #[arg(long, value_name = "PEM", global = true)]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_WORKER_TLS_CA",
+        value_name = "PEM",
+        global = true
+    )]
     pub worker_tls_ca: Option<PathBuf>,
 
     /// Client certificate (PEM) for workers that require one.
-    #[arg(long, value_name = "PEM", requires = "worker_tls_key", global = true)]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_WORKER_TLS_CERT",
+        value_name = "PEM",
+        requires = "worker_tls_key",
+        global = true
+    )]
     pub worker_tls_cert: Option<PathBuf>,
 
     /// Client key (PEM).
-    #[arg(long, value_name = "PEM", requires = "worker_tls_cert", global = true)]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_WORKER_TLS_KEY",
+        value_name = "PEM",
+        requires = "worker_tls_cert",
+        global = true
+    )]
     pub worker_tls_key: Option<PathBuf>,
 
     /// Name to expect in the workers' certificates (default: their host).
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_WORKER_TLS_DOMAIN",
+        value_name = "NAME",
+        global = true
+    )]
     pub worker_tls_domain: Option<String>,
 
     /// Where plans, environments and runs are stored.
     #[arg(
         long,
-        env = "BRIDGE_DATA_DIR",
+        env = "LOCUST_HTTP_DATA_DIR",
         default_value = "bridge-data",
         value_name = "DIR",
         global = true
@@ -134,7 +167,7 @@ pub struct ServeArgs {
     /// HTTP port of the API (0 = any free port).
     #[arg(
         long,
-        env = "BRIDGE_WEB_PORT",
+        env = "LOCUST_HTTP_WEB_PORT",
         default_value_t = 8080,
         value_name = "PORT"
     )]
@@ -143,7 +176,7 @@ pub struct ServeArgs {
     /// Address the API listens on (loopback by default; any other address needs a web login).
     #[arg(
         long,
-        env = "BRIDGE_WEB_HOST",
+        env = "LOCUST_HTTP_WEB_HOST",
         default_value = "127.0.0.1",
         value_name = "IP"
     )]
@@ -153,7 +186,7 @@ pub struct ServeArgs {
     /// the environment variable or --web-auth-file: a flag shows in `ps`.
     #[arg(
         long,
-        env = "BRIDGE_WEB_AUTH",
+        env = "LOCUST_HTTP_WEB_AUTH",
         value_name = "USER:PASS",
         hide_env_values = true,
         conflicts_with = "web_auth_file"
@@ -161,12 +194,12 @@ pub struct ServeArgs {
     pub web_auth: Option<String>,
 
     /// Read the `user:pass` of --web-auth from this file (one line).
-    #[arg(long, env = "BRIDGE_WEB_AUTH_FILE", value_name = "FILE")]
+    #[arg(long, env = "LOCUST_HTTP_WEB_AUTH_FILE", value_name = "FILE")]
     pub web_auth_file: Option<PathBuf>,
 
     /// Serve the web UI and API on a non-loopback address without any login. Anyone who can
     /// reach the port can then aim the fleet anywhere; for isolated lab networks only.
-    #[arg(long)]
+    #[arg(long, env = "LOCUST_HTTP_INSECURE_WEB_NO_AUTH")]
     pub insecure_web_no_auth: bool,
 }
 
@@ -176,12 +209,17 @@ pub struct PushArgs {
     #[arg(value_name = "PLAN.json")]
     pub plan: PathBuf,
 
-    /// Only workers with this label (repeatable).
-    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    /// Only workers with this label (repeatable; in the environment, comma-separated).
+    #[arg(long = "label", env = "LOCUST_HTTP_PUSH_LABELS", value_delimiter = ',', value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub labels: Vec<(String, String)>,
 
     /// How long to wait for at least one worker.
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_WAIT",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
     pub wait: String,
 }
 
@@ -191,36 +229,48 @@ pub struct RunArgs {
     pub push: PushArgs,
 
     /// Users (the first phase).
-    #[arg(long, short = 'u', value_name = "N")]
+    #[arg(long, short = 'u', env = "LOCUST_HTTP_USERS", value_name = "N")]
     pub users: u32,
 
     /// Users started per second.
-    #[arg(long, short = 'r', value_name = "RATE")]
+    #[arg(long, short = 'r', env = "LOCUST_HTTP_SPAWN_RATE", value_name = "RATE")]
     pub spawn_rate: f64,
 
     /// Run time of the first phase (`60s`, `5m`).
-    #[arg(long, short = 't', value_name = "DURATION")]
+    #[arg(
+        long,
+        short = 't',
+        env = "LOCUST_HTTP_RUN_TIME",
+        value_name = "DURATION"
+    )]
     pub run_time: Option<String>,
 
-    /// A further stage `DURATION:USERS:RATE` (repeatable), e.g. `30s:50:5`.
-    #[arg(long = "stage", value_name = "DURATION:USERS:RATE", value_parser = parse_stage)]
+    /// A further stage `DURATION:USERS:RATE` (repeatable), e.g. `30s:50:5` (in the
+    /// environment, comma-separated).
+    #[arg(long = "stage", env = "LOCUST_HTTP_STAGES", value_delimiter = ',', value_name = "DURATION:USERS:RATE", value_parser = parse_stage)]
     pub stages: Vec<crate::runs::Stage>,
 
     /// A pass/fail threshold on the final statistics (repeatable), k6-style: `p95<300ms`,
-    /// `p99{name=login}<1s`, `fail_ratio<0.01`, `rps>200`. Any breach: exit 99.
-    #[arg(long = "threshold", value_name = "EXPR")]
+    /// `p99{name=login}<1s`, `fail_ratio<0.01`, `rps>200`. Any breach: exit 99. In the
+    /// environment, `;`-separated.
+    #[arg(
+        long = "threshold",
+        env = "LOCUST_HTTP_THRESHOLDS",
+        value_delimiter = ';',
+        value_name = "EXPR"
+    )]
     pub thresholds: Vec<String>,
 
     /// Write the run's summary (outcome, rows, failures, threshold verdicts) as JSON.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "LOCUST_HTTP_SUMMARY_JSON", value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
 
     /// Write a JUnit XML report (one test case per threshold and per request row).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "LOCUST_HTTP_JUNIT", value_name = "FILE")]
     pub junit: Option<PathBuf>,
 
     /// Write the Locust master's HTML report of the run.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "LOCUST_HTTP_HTML", value_name = "FILE")]
     pub html: Option<PathBuf>,
 
     /// Drive a running bridge over its REST API instead of etcd and the master directly: the
@@ -229,16 +279,56 @@ pub struct RunArgs {
     pub bridge_url: Option<String>,
 
     /// The `user:pass` of that bridge's web login, in a file (one line).
-    #[arg(long = "web-auth-file", value_name = "FILE", requires = "bridge_url")]
+    #[arg(
+        long = "web-auth-file",
+        env = "LOCUST_HTTP_BRIDGE_AUTH_FILE",
+        value_name = "FILE",
+        requires = "bridge_url"
+    )]
     pub bridge_auth_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    #[arg(long, default_value = "127.0.0.1", value_name = "IP")]
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_DEMO_LISTEN",
+        default_value = "127.0.0.1",
+        value_name = "IP"
+    )]
     pub listen: String,
-    #[arg(long, default_value_t = 8000, value_name = "PORT")]
+    /// Port to listen on (0 = any free port).
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_DEMO_PORT",
+        default_value_t = 8000,
+        value_name = "PORT"
+    )]
     pub port: u16,
+}
+
+/// Environment variables earlier versions read, and their names now (the old ones are no
+/// longer read; `main` warns when one is set).
+pub const RENAMED_ENV: &[(&str, &str)] = &[
+    ("BRIDGE_LOG", "LOCUST_HTTP_LOG"),
+    ("LOCUST_MASTER_HOST", "LOCUST_HTTP_MASTER_HOST"),
+    ("LOCUST_MASTER_PORT", "LOCUST_HTTP_MASTER_PORT"),
+    ("LOCUST_WEB", "LOCUST_HTTP_LOCUST_WEB"),
+    ("BRIDGE_DATA_DIR", "LOCUST_HTTP_DATA_DIR"),
+    ("BRIDGE_WEB_PORT", "LOCUST_HTTP_WEB_PORT"),
+    ("BRIDGE_WEB_HOST", "LOCUST_HTTP_WEB_HOST"),
+    ("BRIDGE_WEB_AUTH", "LOCUST_HTTP_WEB_AUTH"),
+    ("BRIDGE_WEB_AUTH_FILE", "LOCUST_HTTP_WEB_AUTH_FILE"),
+];
+
+/// One warning line per renamed environment variable still set.
+pub fn renamed_env_warnings() -> Vec<String> {
+    RENAMED_ENV
+        .iter()
+        .filter(|(old, _)| std::env::var_os(old).is_some())
+        .map(|(old, new)| format!("warning: {old} is no longer read; set {new} instead"))
+        .collect()
 }
 
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -268,6 +358,43 @@ fn parse_stage(s: &str) -> Result<crate::runs::Stage, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    /// Every flag of every subcommand, as `(command path, flag id, env name)`.
+    fn flags(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String, Option<String>)>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_positional() || id == "help" || id == "version" {
+                continue;
+            }
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            out.push((path.to_string(), id.to_string(), env));
+        }
+        for sub in cmd.get_subcommands() {
+            flags(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_locust_http_environment_variable() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut all = Vec::new();
+        flags(&cmd, "master-bridge", &mut all);
+        assert!(all.len() > 30, "walked {} flags", all.len());
+        let missing: Vec<_> = all
+            .iter()
+            .filter(|(_, _, env)| {
+                !env.as_deref()
+                    .is_some_and(|e| e.starts_with("LOCUST_HTTP_"))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "flags without LOCUST_HTTP_ env: {missing:?}"
+        );
+        let help = cmd.render_long_help().to_string();
+        assert!(help.contains("[env: LOCUST_HTTP_WEB_PORT="), "{help}");
+    }
 
     #[test]
     fn cli_is_well_formed() {

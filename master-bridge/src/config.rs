@@ -287,7 +287,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
         return Err(invalid(
             "--web-host",
             format!(
-                "{} is not a loopback address; set a login (BRIDGE_WEB_AUTH or --web-auth-file) or pass --insecure-web-no-auth",
+                "{} is not a loopback address; set a login (LOCUST_HTTP_WEB_AUTH or --web-auth-file) or pass --insecure-web-no-auth",
                 args.web_host
             ),
         ));

@@ -155,7 +155,7 @@ pub async fn serve(
     if !loopback_only && cfg.web_auth.is_none() {
         if !cfg.insecure_web_no_auth {
             anyhow::bail!(
-                "refusing to serve on {addr} (not loopback) without a login; set BRIDGE_WEB_AUTH or --web-auth-file, or pass --insecure-web-no-auth"
+                "refusing to serve on {addr} (not loopback) without a login; set LOCUST_HTTP_WEB_AUTH or --web-auth-file, or pass --insecure-web-no-auth"
             );
         }
         tracing::warn!(

@@ -11,6 +11,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    for warning in master_bridge::cli::renamed_env_warnings() {
+        eprintln!("{warning}");
+    }
     // Every flag, stage and plan file is checked before anything happens.
     let config = match Config::from_cli(cli.command, cli.serve) {
         Ok(c) => c,

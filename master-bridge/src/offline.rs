@@ -39,14 +39,14 @@ pub struct ImportArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// A Postman environment (or ours) to read along with a collection.
-    #[arg(long, value_name = "ENV")]
+    #[arg(long, env = "LOCUST_HTTP_ENVIRONMENT", value_name = "ENV")]
     pub environment: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
     /// What to write: postman (a v2.1 collection).
-    #[arg(long, default_value = "postman", value_parser = ["postman"], value_name = "FORMAT")]
+    #[arg(long, env = "LOCUST_HTTP_EXPORT_FORMAT", default_value = "postman", value_parser = ["postman"], value_name = "FORMAT")]
     pub format: String,
     /// The plan file.
     #[arg(value_name = "PLAN.json")]
@@ -59,13 +59,13 @@ pub struct ValidateArgs {
     #[arg(value_name = "PLAN", required = true)]
     pub plans: Vec<PathBuf>,
     /// An environment file (ours or a Postman environment) whose variables count as defined.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "LOCUST_HTTP_ENVIRONMENT", value_name = "FILE")]
     pub environment: Option<PathBuf>,
     /// A variable `KEY=VALUE` (repeatable), as the worker's --var.
-    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    #[arg(long = "var", env = "LOCUST_HTTP_VAR", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Print the verdicts as JSON.
-    #[arg(long)]
+    #[arg(long, env = "LOCUST_HTTP_JSON")]
     pub json: bool,
 }
 

@@ -724,7 +724,7 @@ pub fn run_worker(dir: &Path, name: &str, plan: &Path, master_port: u16, extra: 
             &master_port.to_string(),
         ])
         .args(extra)
-        .env("WORKER_LOG", "info,worker=debug")
+        .env("LOCUST_HTTP_LOG", "info,worker=debug")
         .env("NO_COLOR", "1");
     Proc::spawn(cmd, dir, name)
 }
@@ -894,7 +894,7 @@ impl FleetWorker {
         // No --advertise: the address is found from the route to etcd (127.0.0.1 here).
         cmd.args(["--etcd-addr", etcd, "--port", "0"])
             .args(extra)
-            .env("WORKER_LOG", "info,worker=debug")
+            .env("LOCUST_HTTP_LOG", "info,worker=debug")
             .env("NO_COLOR", "1");
         let own = sets_credentials(
             extra,
@@ -1099,7 +1099,7 @@ impl BridgeProc {
         .arg("--data-dir")
         .arg(dir.join("bridge-data"))
         .args(extra)
-        .env("BRIDGE_LOG", "info,master_bridge=debug")
+        .env("LOCUST_HTTP_LOG", "info,master_bridge=debug")
         .env("NO_COLOR", "1");
         if !sets_credentials(
             extra,

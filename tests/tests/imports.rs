@@ -378,7 +378,7 @@ fn cli(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut cmd = Command::new(bin("master-bridge"));
     cmd.args(args)
         .env_remove("LOCUST_HTTP_ETCD")
-        .env_remove("LOCUST_MASTER_HOST")
+        .env_remove("LOCUST_HTTP_MASTER_HOST")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

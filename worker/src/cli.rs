@@ -1,5 +1,6 @@
-//! Command-line interface: fleet mode `worker --etcd-addr E --host H [--port 3000]`, and
+//! Command-line interface: fleet mode `worker --etcd-addr E [--port 3000]`, and
 //! `worker run PLAN.json --master-host H [--master-port P]`.
+//! Every flag also reads an environment variable `LOCUST_HTTP_<FLAG>` (shown in `--help`).
 
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
-        env = "WORKER_LOG",
+        env = "LOCUST_HTTP_LOG",
         default_value = "info",
         value_name = "FILTER"
     )]
@@ -36,7 +37,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
-        env = "WORKER_THREADS",
+        env = "LOCUST_HTTP_THREADS",
         default_value_t = 0,
         value_name = "N"
     )]
@@ -82,19 +83,19 @@ pub struct FleetArgs {
     pub port: u16,
 
     /// Address to listen on (default: --host when it is an IP address, else 0.0.0.0).
-    #[arg(long, value_name = "IP")]
+    #[arg(long, env = "LOCUST_HTTP_LISTEN", value_name = "IP")]
     pub listen: Option<String>,
 
     /// etcd key prefix of the fleet.
-    #[arg(long, default_value = contract::etcd::DEFAULT_PREFIX, value_name = "PREFIX")]
+    #[arg(long, env = "LOCUST_HTTP_ETCD_PREFIX", default_value = contract::etcd::DEFAULT_PREFIX, value_name = "PREFIX")]
     pub etcd_prefix: String,
 
     /// Lease TTL in seconds: a worker that dies disappears from etcd within it.
-    #[arg(long, default_value_t = contract::etcd::DEFAULT_TTL_SECS, value_name = "SECONDS")]
+    #[arg(long, env = "LOCUST_HTTP_TTL", default_value_t = contract::etcd::DEFAULT_TTL_SECS, value_name = "SECONDS")]
     pub ttl: i64,
 
-    /// Pool label (repeatable), e.g. `--label team=checkout`.
-    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    /// Pool label (repeatable), e.g. `--label team=checkout`; in the environment, comma-separated.
+    #[arg(long = "label", env = "LOCUST_HTTP_LABELS", value_delimiter = ',', value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub labels: Vec<(String, String)>,
 
     /// The fleet token (at least 16 characters; prefer LOCUST_HTTP_TOKEN or --token-file, a flag
@@ -122,20 +123,41 @@ pub struct FleetArgs {
     pub insecure_no_fleet_auth: bool,
 
     /// TLS certificate (PEM) for the gRPC service.
-    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
     pub tls_cert: Option<PathBuf>,
 
     /// TLS private key (PEM) for the gRPC service.
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
     pub tls_key: Option<PathBuf>,
 
     /// Require client certificates signed by this CA (PEM).
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_TLS_CLIENT_CA",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
     pub tls_client_ca: Option<PathBuf>,
 
     /// Only send requests to hosts matching these patterns (repeatable): `host`, `host:port`,
-    /// `*.example.com`, `10.1.*:*`. Plans aiming elsewhere are refused.
-    #[arg(long = "allow-target", value_name = "PATTERN")]
+    /// `*.example.com`, `10.1.*:*`. Plans aiming elsewhere are refused. In the environment,
+    /// comma-separated.
+    #[arg(
+        long = "allow-target",
+        env = "LOCUST_HTTP_ALLOW_TARGETS",
+        value_delimiter = ',',
+        value_name = "PATTERN"
+    )]
     pub allow_target: Vec<String>,
 
     /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9464`.
@@ -163,13 +185,13 @@ pub struct ValidateArgs {
     #[arg(value_name = "PLAN.json", required = true)]
     pub plans: Vec<PathBuf>,
     /// An environment file (ours or a Postman environment) whose variables count as defined.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "LOCUST_HTTP_ENVIRONMENT", value_name = "FILE")]
     pub environment: Option<PathBuf>,
-    /// Set or override a plan variable (repeatable).
-    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    /// Set or override a plan variable (repeatable; the environment holds one).
+    #[arg(long = "var", env = "LOCUST_HTTP_VAR", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub vars: Vec<(String, String)>,
     /// The verdicts as JSON.
-    #[arg(long)]
+    #[arg(long, env = "LOCUST_HTTP_JSON")]
     pub json: bool,
 }
 
@@ -182,7 +204,7 @@ pub struct RunArgs {
     /// Host of the Locust master.
     #[arg(
         long,
-        env = "LOCUST_MASTER_HOST",
+        env = "LOCUST_HTTP_MASTER_HOST",
         default_value = "127.0.0.1",
         value_name = "HOST"
     )]
@@ -191,7 +213,7 @@ pub struct RunArgs {
     /// Port of the Locust master (its --master-bind-port).
     #[arg(
         long,
-        env = "LOCUST_MASTER_PORT",
+        env = "LOCUST_HTTP_MASTER_PORT",
         default_value_t = 5557,
         value_name = "PORT"
     )]
@@ -207,17 +229,17 @@ pub struct RunArgs {
     )]
     pub target: Option<String>,
 
-    /// Set or override a plan variable (repeatable).
-    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    /// Set or override a plan variable (repeatable; the environment holds one).
+    #[arg(long = "var", env = "LOCUST_HTTP_VAR", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub vars: Vec<(String, String)>,
 
     /// Run each transaction once without a master, print every request and response, and exit
     /// non-zero if any step failed.
-    #[arg(long)]
+    #[arg(long, env = "LOCUST_HTTP_ONCE")]
     pub once: bool,
     /// Reset the statistics when the master says spawning is complete, as Locust's
     /// `--reset-stats` (also done when the master itself runs with `--reset-stats`).
-    #[arg(long)]
+    #[arg(long, env = "LOCUST_HTTP_RESET_STATS")]
     pub reset_stats: bool,
 
     /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9464`.
@@ -232,17 +254,24 @@ pub struct RunArgs {
     /// Run without a master: this process spawns the users, collects the statistics, prints
     /// Locust's tables and exits with the run's outcome (0 passed, 1 failures, 99 a threshold
     /// breached).
-    #[arg(long, conflicts_with = "once")]
+    #[arg(long, env = "LOCUST_HTTP_HEADLESS", conflicts_with = "once")]
     pub headless: bool,
 
     /// Users to run (`--headless`).
-    #[arg(short = 'u', long = "users", value_name = "N", requires = "headless")]
+    #[arg(
+        short = 'u',
+        long = "users",
+        env = "LOCUST_HTTP_USERS",
+        value_name = "N",
+        requires = "headless"
+    )]
     pub users: Option<u32>,
 
     /// Users started per second until `--users` run (`--headless`; default: all at once).
     #[arg(
         short = 'r',
         long = "spawn-rate",
+        env = "LOCUST_HTTP_SPAWN_RATE",
         value_name = "R",
         requires = "headless"
     )]
@@ -252,33 +281,74 @@ pub struct RunArgs {
     #[arg(
         short = 't',
         long = "run-time",
+        env = "LOCUST_HTTP_RUN_TIME",
         value_name = "DURATION",
         requires = "headless"
     )]
     pub run_time: Option<String>,
 
     /// A further stage `DURATION:USERS:RATE` after `--run-time` (repeatable, `--headless`),
-    /// e.g. `30s:50:5`: ramp to 50 users at 5 per second and hold for 30 s.
-    #[arg(long = "stage", value_name = "DURATION:USERS:RATE", value_parser = parse_stage, requires = "headless")]
+    /// e.g. `30s:50:5`: ramp to 50 users at 5 per second and hold for 30 s (in the
+    /// environment, comma-separated).
+    #[arg(long = "stage", env = "LOCUST_HTTP_STAGES", value_delimiter = ',', value_name = "DURATION:USERS:RATE", value_parser = parse_stage, requires = "headless")]
     pub stages: Vec<(String, u32, f64)>,
 
     /// Write Locust's CSV files (`PREFIX_stats.csv`, `_stats_history.csv`, `_failures.csv`,
     /// `_exceptions.csv`) (`--headless`).
-    #[arg(long = "csv", value_name = "PREFIX", requires = "headless")]
+    #[arg(
+        long = "csv",
+        env = "LOCUST_HTTP_CSV",
+        value_name = "PREFIX",
+        requires = "headless"
+    )]
     pub csv: Option<PathBuf>,
 
     /// A pass/fail threshold, e.g. `p95<300ms`, `fail_ratio<0.01`, `rps>200` (repeatable,
-    /// `--headless`).
-    #[arg(long = "threshold", value_name = "EXPR", requires = "headless")]
+    /// `--headless`; in the environment, `;`-separated).
+    #[arg(
+        long = "threshold",
+        env = "LOCUST_HTTP_THRESHOLDS",
+        value_delimiter = ';',
+        value_name = "EXPR",
+        requires = "headless"
+    )]
     pub thresholds: Vec<String>,
 
     /// Write the run's summary as JSON (`--headless`).
-    #[arg(long, value_name = "FILE", requires = "headless")]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_SUMMARY_JSON",
+        value_name = "FILE",
+        requires = "headless"
+    )]
     pub summary_json: Option<PathBuf>,
 
     /// Write the run's summary as JUnit XML (`--headless`).
-    #[arg(long, value_name = "FILE", requires = "headless")]
+    #[arg(
+        long,
+        env = "LOCUST_HTTP_JUNIT",
+        value_name = "FILE",
+        requires = "headless"
+    )]
     pub junit: Option<PathBuf>,
+}
+
+/// Environment variables earlier versions read, and their names now (the old ones are no
+/// longer read; `main` warns when one is set).
+pub const RENAMED_ENV: &[(&str, &str)] = &[
+    ("WORKER_LOG", "LOCUST_HTTP_LOG"),
+    ("WORKER_THREADS", "LOCUST_HTTP_THREADS"),
+    ("LOCUST_MASTER_HOST", "LOCUST_HTTP_MASTER_HOST"),
+    ("LOCUST_MASTER_PORT", "LOCUST_HTTP_MASTER_PORT"),
+];
+
+/// One warning line per renamed environment variable still set.
+pub fn renamed_env_warnings() -> Vec<String> {
+    RENAMED_ENV
+        .iter()
+        .filter(|(old, _)| std::env::var_os(old).is_some())
+        .map(|(old, new)| format!("warning: {old} is no longer read; set {new} instead"))
+        .collect()
 }
 
 /// `DURATION:USERS:RATE`, as for `--stage`.
@@ -312,6 +382,75 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// Every flag of every subcommand, as `(command path, flag id, env name)`.
+    fn flags(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String, Option<String>)>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_positional() || id == "help" || id == "version" {
+                continue;
+            }
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            out.push((path.to_string(), id.to_string(), env));
+        }
+        for sub in cmd.get_subcommands() {
+            flags(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_locust_http_environment_variable() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut all = Vec::new();
+        flags(&cmd, "worker", &mut all);
+        assert!(all.len() > 30, "walked {} flags", all.len());
+        let missing: Vec<_> = all
+            .iter()
+            .filter(|(_, _, env)| {
+                !env.as_deref()
+                    .is_some_and(|e| e.starts_with("LOCUST_HTTP_"))
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "flags without LOCUST_HTTP_ env: {missing:?}"
+        );
+        let help = cmd.render_long_help().to_string();
+        assert!(help.contains("[env: LOCUST_HTTP_ETCD="), "{help}");
+    }
+
+    #[test]
+    fn lists_come_from_the_environment_separated() {
+        let cli = Cli::try_parse_from([
+            "worker",
+            "--etcd-addr",
+            "127.0.0.1:2379",
+            "--label",
+            "team=a,zone=b",
+            "--allow-target",
+            "a.test,*.b.test",
+        ])
+        .unwrap();
+        assert_eq!(cli.fleet.labels.len(), 2);
+        assert_eq!(cli.fleet.allow_target, ["a.test", "*.b.test"]);
+        let cli = Cli::try_parse_from([
+            "worker",
+            "run",
+            "p.json",
+            "--headless",
+            "--threshold",
+            "p95{name=a,b}<1s;rps>2",
+            "--var",
+            "list=1,2",
+        ])
+        .unwrap();
+        let Some(Command::Run(args)) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.thresholds, ["p95{name=a,b}<1s", "rps>2"]);
+        assert_eq!(args.vars, [("list".to_string(), "1,2".to_string())]);
     }
 
     #[test]

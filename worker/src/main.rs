@@ -10,6 +10,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    for warning in worker::cli::renamed_env_warnings() {
+        eprintln!("{warning}");
+    }
     contract::process::init_logging_as(&cli.log, cli.log_format.log_format);
     let threads = match cli.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
