@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    for warning in master_bridge::cli::renamed_env_warnings() {
+    for warning in contract::process::renamed_env_warnings(master_bridge::cli::RENAMED_ENV) {
         eprintln!("{warning}");
     }
     // Every flag, stage and plan file is checked before anything happens.

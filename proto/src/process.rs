@@ -33,6 +33,52 @@ where
 }
 
 /// The first paragraph of a multi-line message, on one line.
+/// One warning line for each environment variable in `renamed` (`(old, new)`) that is still
+/// set: old names are no longer read, and `main` prints these before starting.
+pub fn renamed_env_warnings(renamed: &[(&str, &str)]) -> Vec<String> {
+    renamed
+        .iter()
+        .filter(|(old, _)| std::env::var_os(old).is_some())
+        .map(|(old, new)| format!("warning: {old} is no longer read; set {new} instead"))
+        .collect()
+}
+
+/// Every flag of `cmd` and its subcommands (help, version and positionals aside) whose
+/// environment variable is missing or does not start with `prefix`, as `"path --flag"`.
+pub fn flags_without_env(cmd: &clap::Command, prefix: &str) -> (usize, Vec<String>) {
+    fn walk(
+        cmd: &clap::Command,
+        path: &str,
+        prefix: &str,
+        seen: &mut usize,
+        out: &mut Vec<String>,
+    ) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_positional() || id == "help" || id == "version" {
+                continue;
+            }
+            *seen += 1;
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            if !env.as_deref().is_some_and(|e| e.starts_with(prefix)) {
+                out.push(format!("{path} --{id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(
+                sub,
+                &format!("{path} {}", sub.get_name()),
+                prefix,
+                seen,
+                out,
+            );
+        }
+    }
+    let (mut seen, mut out) = (0, Vec::new());
+    walk(cmd, cmd.get_name(), prefix, &mut seen, &mut out);
+    (seen, out)
+}
+
 pub fn one_line(text: &str) -> String {
     text.lines()
         .take_while(|l| !l.trim().is_empty())

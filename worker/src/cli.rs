@@ -334,22 +334,13 @@ pub struct RunArgs {
 }
 
 /// Environment variables earlier versions read, and their names now (the old ones are no
-/// longer read; `main` warns when one is set).
+/// longer read; `main` warns through `contract::process::renamed_env_warnings`).
 pub const RENAMED_ENV: &[(&str, &str)] = &[
     ("WORKER_LOG", "LOCUST_HTTP_LOG"),
     ("WORKER_THREADS", "LOCUST_HTTP_THREADS"),
     ("LOCUST_MASTER_HOST", "LOCUST_HTTP_MASTER_HOST"),
     ("LOCUST_MASTER_PORT", "LOCUST_HTTP_MASTER_PORT"),
 ];
-
-/// One warning line per renamed environment variable still set.
-pub fn renamed_env_warnings() -> Vec<String> {
-    RENAMED_ENV
-        .iter()
-        .filter(|(old, _)| std::env::var_os(old).is_some())
-        .map(|(old, new)| format!("warning: {old} is no longer read; set {new} instead"))
-        .collect()
-}
 
 /// `DURATION:USERS:RATE`, as for `--stage`.
 fn parse_stage(s: &str) -> Result<(String, u32, f64), String> {
@@ -384,35 +375,12 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    /// Every flag of every subcommand, as `(command path, flag id, env name)`.
-    fn flags(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String, Option<String>)>) {
-        for arg in cmd.get_arguments() {
-            let id = arg.get_id().as_str();
-            if arg.is_positional() || id == "help" || id == "version" {
-                continue;
-            }
-            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
-            out.push((path.to_string(), id.to_string(), env));
-        }
-        for sub in cmd.get_subcommands() {
-            flags(sub, &format!("{path} {}", sub.get_name()), out);
-        }
-    }
-
     #[test]
     fn every_flag_has_a_locust_http_environment_variable() {
         let mut cmd = Cli::command();
         cmd.build();
-        let mut all = Vec::new();
-        flags(&cmd, "worker", &mut all);
-        assert!(all.len() > 30, "walked {} flags", all.len());
-        let missing: Vec<_> = all
-            .iter()
-            .filter(|(_, _, env)| {
-                !env.as_deref()
-                    .is_some_and(|e| e.starts_with("LOCUST_HTTP_"))
-            })
-            .collect();
+        let (seen, missing) = contract::process::flags_without_env(&cmd, "LOCUST_HTTP_");
+        assert!(seen > 30, "walked {seen} flags");
         assert!(
             missing.is_empty(),
             "flags without LOCUST_HTTP_ env: {missing:?}"

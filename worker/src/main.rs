@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    for warning in worker::cli::renamed_env_warnings() {
+    for warning in contract::process::renamed_env_warnings(worker::cli::RENAMED_ENV) {
         eprintln!("{warning}");
     }
     contract::process::init_logging_as(&cli.log, cli.log_format.log_format);
