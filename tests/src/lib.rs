@@ -259,6 +259,8 @@ struct TargetState {
     logins: Mutex<Vec<String>>,
     /// When each answer was counted (just before it is written), in order.
     served_at: Mutex<Vec<Instant>>,
+    /// Requests by `"METHOD /path?query auth=<Authorization> key=<X-Key>"` (`-` when absent).
+    credentials: Mutex<BTreeMap<String, u64>>,
 }
 
 /// A local HTTP server that counts what it served: `GET /` (a small page), `POST /login`
@@ -331,6 +333,12 @@ impl Target {
             .copied()
     }
 
+    /// Requests by `"METHOD /path?query auth=<Authorization> key=<X-Key>"`, `-` for a header
+    /// that was not sent: what credentials really arrived.
+    pub fn credentials(&self) -> BTreeMap<String, u64> {
+        self.state.credentials.lock().expect("credentials").clone()
+    }
+
     /// The `user` field of every `POST /login` body, in arrival order.
     pub fn logins(&self) -> Vec<String> {
         self.state.logins.lock().expect("logins").clone()
@@ -349,6 +357,19 @@ async fn serve(State(state): State<Arc<TargetState>>, req: Request) -> Response 
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
+        let seen = format!(
+            "{} {} auth={} key={}",
+            req.method(),
+            req.uri(),
+            get("authorization").as_deref().unwrap_or("-"),
+            get("x-key").as_deref().unwrap_or("-")
+        );
+        *state
+            .credentials
+            .lock()
+            .expect("credentials")
+            .entry(seen)
+            .or_default() += 1;
         (get("authorization"), get("cookie"))
     };
     let body = axum::body::to_bytes(req.into_body(), 1 << 20)

@@ -442,7 +442,8 @@ fn cli_imports_the_curl_commands_of_the_issue_and_says_what_it_left() {
         (
             "curl -G -d q=shoes -u bob:pw -b 'sid=1' -A 'UA/1' -e https://ref.test/ https://shop.test/search",
             json!({"method": "GET", "url": "https://shop.test/search", "query": {"q": "shoes"},
-                   "headers": {"Authorization": "Basic Ym9iOnB3", "Cookie": "sid=1", "User-Agent": "UA/1", "Referer": "https://ref.test/"}}),
+                   "headers": {"Cookie": "sid=1", "User-Agent": "UA/1", "Referer": "https://ref.test/"},
+                   "auth": {"type": "basic", "username": "bob", "password": "pw"}}),
             &[],
         ),
         (

@@ -48,6 +48,8 @@ pub(crate) struct StepOut {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub query: Vec<(String, String)>,
+    /// The plan's `auth` (its JSON); `None` inherits.
+    pub auth: Option<Value>,
     pub body: BodyOut,
     pub extract: Vec<Value>,
     pub assert: Vec<Value>,
@@ -132,6 +134,9 @@ impl StepOut {
             let q: Map<String, Value> =
                 self.query.into_iter().map(|(k, v)| (k, json!(v))).collect();
             o.insert("query".into(), Value::Object(q));
+        }
+        if let Some(a) = self.auth {
+            o.insert("auth".into(), a);
         }
         match self.body {
             BodyOut::None => {}
@@ -232,6 +237,8 @@ pub(crate) fn query_string(pairs: &[(String, String)]) -> String {
 pub(crate) struct TxnOut {
     pub name: String,
     pub steps: Vec<StepOut>,
+    /// The transaction's `auth` (a folder's); `None` inherits the plan's.
+    pub auth: Option<Value>,
     /// Plan-only fields (weight, think_time) from an exported collection.
     pub extra: Map<String, Value>,
 }
@@ -242,6 +249,8 @@ pub(crate) struct PlanOut {
     pub host: Option<String>,
     pub variables: Vec<(String, String)>,
     pub session: bool,
+    /// The plan's `auth` (a collection's).
+    pub auth: Option<Value>,
     pub setup: Vec<StepOut>,
     pub transactions: Vec<TxnOut>,
     /// Plan-only fields (timeout, think_time, data, ...) from an exported collection.
@@ -281,6 +290,9 @@ impl PlanOut {
         for (k, v) in self.extra {
             o.insert(k, v);
         }
+        if let Some(a) = self.auth {
+            o.insert("auth".into(), a);
+        }
         if !self.setup.is_empty() {
             o.insert("setup".into(), steps_value(self.setup, notes));
         }
@@ -298,6 +310,9 @@ impl PlanOut {
                 m.insert("weight".into(), json!(1));
                 for (k, v) in t.extra {
                     m.insert(k, v);
+                }
+                if let Some(a) = t.auth {
+                    m.insert("auth".into(), a);
                 }
                 m.insert("steps".into(), steps_value(t.steps, notes));
                 Value::Object(m)

@@ -8,7 +8,6 @@
 //! `-v`, `-o`, `-w`, `-i`, ...) carry nothing; everything else that changes what is sent or
 //! how is noted (`--compressed`, `-k`, `-x`, `@file` data, file parts, ...).
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use super::build::{BodyOut, Notes, PlanOut, StepOut, TxnOut, raw_body};
@@ -193,6 +192,8 @@ struct Cmd {
     get: bool,
     head: bool,
     timeout: Option<f64>,
+    /// `-u` or `--oauth2-bearer`, as the plan's auth of the step.
+    auth: Option<Value>,
 }
 
 pub(crate) fn import(input: &str) -> Result<Imported, ImportError> {
@@ -354,13 +355,12 @@ fn option(cmd: &mut Cmd, name: &str, value: Option<String>, item: &str, notes: &
         "G" | "get" => cmd.get = true,
         "I" | "head" => cmd.head = true,
         "u" | "user" => match v.split_once(':') {
-            Some(_) => {
-                let b64 = base64::engine::general_purpose::STANDARD.encode(&v);
-                cmd.headers.push(("Authorization".into(), format!("Basic {b64}")));
+            Some((user, password)) => {
+                cmd.auth = Some(json!({"type": "basic", "username": user, "password": password}));
             }
             None => notes.add(item, format!("-u {v} without a password (curl would prompt): not sent")),
         },
-        "oauth2-bearer" => cmd.headers.push(("Authorization".into(), format!("Bearer {v}"))),
+        "oauth2-bearer" => cmd.auth = Some(json!({"type": "bearer", "token": v})),
         "A" | "user-agent" => cmd.headers.push(("User-Agent".into(), v)),
         "e" | "referer" => {
             cmd.headers.push(("Referer".into(), v.trim_end_matches(";auto").to_string()))
@@ -433,6 +433,7 @@ fn step(cmd: Cmd, item: &str, notes: &mut Notes) -> Result<StepOut, ImportError>
         url: base,
         headers: cmd.headers,
         query: parse_query(qs.as_deref().unwrap_or("")),
+        auth: cmd.auth,
         ..Default::default()
     };
     let has_data = !cmd.data.is_empty();

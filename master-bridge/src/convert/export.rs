@@ -3,13 +3,15 @@
 //! Each transaction is a folder named by the transaction (setup steps a folder of their own),
 //! each step a request; the plan's host becomes a collection variable (`{{baseUrl}}`) in front
 //! of relative URLs. Assertions and extractors are also written as an equivalent test script,
-//! so the collection works in Postman. Everything a collection cannot say (weights, think
+//! so the collection works in Postman. Auth at each level is written as Postman auth at the
+//! same level (collection, folder, request). Everything a collection cannot say (weights, think
 //! times, timeout, session, data, extractors and assertions exactly, file parts, a raw body
 //! that happens to be JSON) is kept in [`EXTENSION`] fields on the collection, its folders and
 //! its requests, which the importer reads back: plan → Postman → plan is lossless.
 
 use serde_json::{Map, Value, json};
 
+use super::postman::to_postman;
 use super::text::{encode_component, scalar_text};
 use super::{EXTENSION, ExportError};
 
@@ -52,7 +54,7 @@ pub fn export_postman(plan: &Value) -> Result<Value, ExportError> {
     let fields: Map<String, Value> = p
         .iter()
         .filter(|(k, _)| {
-            !["name", "host", "variables", "setup", "transactions"].contains(&k.as_str())
+            !["name", "host", "variables", "auth", "setup", "transactions"].contains(&k.as_str())
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -85,17 +87,24 @@ pub fn export_postman(plan: &Value) -> Result<Value, ExportError> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten();
-        items.push(json!({
+        let mut folder = json!({
             "name": tname,
             "item": steps.map(|s| item(s, host_var.as_deref())).collect::<Vec<_>>(),
             EXTENSION: fext,
-        }));
+        });
+        if let Some(a) = t.get("auth").and_then(to_postman) {
+            folder["auth"] = a;
+        }
+        items.push(folder);
     }
     let mut out = json!({
         "info": {"name": name, "schema": SCHEMA},
         "item": items,
         "variable": variable,
     });
+    if let Some(a) = p.get("auth").and_then(to_postman) {
+        out["auth"] = a;
+    }
     if !ext.is_empty() {
         out[EXTENSION] = Value::Object(ext);
     }
@@ -198,6 +207,9 @@ fn item(step: &Value, host_var: Option<&str>) -> Value {
     });
     if let Some(b) = body {
         request["body"] = b;
+    }
+    if let Some(a) = step.get("auth").and_then(to_postman) {
+        request["auth"] = a;
     }
     let mut out =
         json!({"name": step.get("name").map(scalar_text).unwrap_or_default(), "request": request});

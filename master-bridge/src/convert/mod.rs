@@ -68,8 +68,8 @@ impl Format {
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// A Postman environment file (its JSON text) to read along with a collection: its
-    /// variables come back in [`Imported::environment`] and are used to render basic-auth
-    /// credentials made of variables (with a note).
+    /// variables come back in [`Imported::environment`] (auth and every other template keep
+    /// their `{{variables}}`, rendered by the worker at send time).
     pub environment: Option<String>,
 }
 

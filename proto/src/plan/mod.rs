@@ -14,6 +14,7 @@
 //! reported (saving a draft, as Postman does). [`environment`] reads environment files (ours or
 //! Postman's) and [`offline`] checks plan files against one (`validate` subcommands).
 
+mod auth;
 mod duration;
 pub mod environment;
 mod error;
@@ -21,6 +22,7 @@ mod file;
 pub mod offline;
 mod validate;
 
+pub use auth::{AUTH_TYPES, ApiKeyIn, Auth};
 pub use duration::{format_duration, parse_duration};
 pub use error::{CheckOptions, FieldError, PlanError, UndefinedVar, Validated};
 pub use validate::check_base_url;
@@ -73,6 +75,9 @@ pub struct Plan {
     /// see [`crate::threshold`]), added to those of the command line or the run request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<String>,
+    /// Auth of every step whose step and transaction inherit it ([`Auth`]).
+    #[serde(skip_serializing_if = "Auth::is_inherit")]
+    pub auth: Auth,
     /// Rows of data whose columns become variables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSet>,
@@ -123,6 +128,9 @@ pub struct Transaction {
     pub weight: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub think_time: Option<ThinkTime>,
+    /// Auth of the steps that inherit theirs; inherits the plan's by default.
+    #[serde(skip_serializing_if = "Auth::is_inherit")]
+    pub auth: Auth,
     /// At least one.
     pub steps: Vec<Step>,
 }
@@ -138,6 +146,9 @@ pub struct Step {
     pub headers: KeyValues,
     #[serde(skip_serializing_if = "KeyValues::is_empty")]
     pub query: KeyValues,
+    /// Inherits the transaction's (or, in `setup`, the plan's) by default.
+    #[serde(skip_serializing_if = "Auth::is_inherit")]
+    pub auth: Auth,
     #[serde(flatten)]
     pub body: Body,
     #[serde(skip_serializing_if = "Vec::is_empty")]

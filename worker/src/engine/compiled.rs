@@ -16,7 +16,7 @@ use serde_json_path::JsonPath;
 use super::allow::AllowList;
 use super::feed::DataFeed;
 use super::limiter::RateLimiter;
-use super::template::{Tpl, VarId, VarTable};
+use super::template::{HeaderTpl, Tpl, VarId, VarTable};
 
 /// One row of the statistics, as Locust keys them: `(method, name)`. Steps with the same method
 /// and name share a row.
@@ -168,7 +168,7 @@ pub struct CompiledStep {
     /// Query parameters that hold templates (static ones are in a fixed URL).
     pub query: Vec<(String, Tpl)>,
     pub headers: HeaderMap,
-    pub header_templates: Vec<(HeaderName, Tpl)>,
+    pub header_templates: Vec<(HeaderName, HeaderTpl)>,
     pub body: CompiledBody,
     pub extract: Vec<CompiledExtractor>,
     pub checks: Vec<Check>,

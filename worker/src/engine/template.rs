@@ -84,6 +84,32 @@ enum TPart {
     Builtin(Builtin),
 }
 
+/// A header value rendered per request: a template, or basic-auth credentials (`user:pass`)
+/// sent base64-encoded after rendering.
+#[derive(Debug, Clone)]
+pub enum HeaderTpl {
+    Text(Tpl),
+    Basic(Tpl),
+}
+
+impl HeaderTpl {
+    pub fn render(&self, vars: &Vars, rng: &mut SmallRng) -> Result<String, Failure> {
+        match self {
+            HeaderTpl::Text(t) => t.render(vars, rng),
+            HeaderTpl::Basic(t) => Ok(basic_value(&t.render(vars, rng)?)),
+        }
+    }
+}
+
+/// `Basic base64(credentials)`.
+pub fn basic_value(credentials: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+}
+
 /// A template ready to render.
 #[derive(Debug, Clone)]
 pub struct Tpl {

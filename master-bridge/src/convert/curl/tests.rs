@@ -67,7 +67,10 @@ fn data_get_head_user_and_url_flag() {
     let (s, _) = one("curl -I http://h/");
     assert_eq!(s["method"], "HEAD");
     let (s, _) = one("curl -u ann:secret -d 'a=1&b=2' http://h/login");
-    assert_eq!(s["headers"]["Authorization"], "Basic YW5uOnNlY3JldA==");
+    assert_eq!(
+        s["auth"],
+        json!({"type": "basic", "username": "ann", "password": "secret"})
+    );
     assert_eq!(s["form"], json!({"a": "1", "b": "2"}));
     let (s, _) = one("curl -H 'Content-Type: text/xml' -d '<a/>' http://h/x");
     assert_eq!(s["body"], "<a/>");

@@ -1,130 +1,109 @@
-//! Postman auth (request, folder or collection level, v2.0 or v2.1 shape) rendered into the
-//! step's headers or query, since plans have no structured auth yet: bearer and API key keep
-//! their templates; basic auth is base64 of `user:password`, so credentials made of variables
-//! are rendered from the collection's and environment's values at import time (with a note),
-//! or left out (with a note) when a value is unknown. Other schemes are noted.
+//! Postman auth (request, folder or collection level, v2.0 or v2.1 shape) → the plan's
+//! structured `auth` at the same level (step, transaction, plan), templates kept: the worker
+//! renders them at send time, so credentials made of variables follow the environment.
+//! `inherit` stays inheritance; `noauth` below the collection is `{"type": "none"}`. An OAuth
+//! 2.0 block with a saved access token becomes bearer auth with that token (noted); digest,
+//! AWS, Hawk, NTLM and the rest are noted and send no auth.
 
-use base64::Engine;
+use serde_json::{Value, json};
 
-use serde_json::Value;
-
-use super::super::build::StepOut;
 use super::{Ctx, auth_param};
 
-pub(super) fn apply(ctx: &mut Ctx, step: &mut StepOut, auth: &Value, path: &str) {
+/// The plan's auth for a Postman auth block; `None` to inherit.
+pub(super) fn convert(ctx: &mut Ctx, auth: &Value, path: &str) -> Option<Value> {
     let kind = auth.get("type").and_then(Value::as_str).unwrap_or("noauth");
-    if kind == "noauth" || kind == "inherit" {
-        return;
-    }
-    let p = |key: &str| auth_param(auth, kind, key).unwrap_or_default();
-    let header = |ctx: &mut Ctx, step: &mut StepOut, name: &str, value: String| {
-        if step.header(name).is_some() {
-            ctx.notes.add(
-                path,
-                format!("{kind} auth not applied: the request sets its own {name} header"),
-            );
-        } else {
-            let v = ctx.fix(&value, path);
-            step.headers.push((name.to_string(), v));
-        }
+    let p = |ctx: &mut Ctx, key: &str| {
+        let v = auth_param(auth, kind, key).unwrap_or_default();
+        ctx.fix(&v, path)
     };
+    let none = Some(json!({"type": "none"}));
     match kind {
+        "inherit" => None,
+        "noauth" => none,
         "bearer" => {
-            let token = p("token");
+            let token = p(ctx, "token");
             if token.trim().is_empty() {
                 ctx.notes.add(
                     path,
                     "bearer auth with an empty token: no Authorization header sent",
                 );
-            } else {
-                header(ctx, step, "Authorization", format!("Bearer {token}"));
+                return none;
             }
+            Some(json!({"type": "bearer", "token": token}))
         }
-        "basic" => {
-            let (user, pass) = (p("username"), p("password"));
-            match (render(ctx, &user), render(ctx, &pass)) {
-                (Some(u), Some(pw)) => {
-                    if user.contains("{{") || pass.contains("{{") {
-                        ctx.notes.add(
-                            path,
-                            format!(
-                                "basic auth {user}:{pass} rendered at import time from the variables' values (plans have no structured auth yet; it will not follow later changes)"
-                            ),
-                        );
-                    }
-                    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{pw}"));
-                    header(ctx, step, "Authorization", format!("Basic {b64}"));
-                }
-                _ => ctx.notes.add(
-                    path,
-                    format!(
-                        "basic auth {user}:{pass} uses a variable with no known value (plans have no structured auth yet): no Authorization header sent"
-                    ),
-                ),
-            }
-        }
+        "basic" => Some(json!({
+            "type": "basic",
+            "username": p(ctx, "username"),
+            "password": p(ctx, "password"),
+        })),
         "apikey" => {
-            let key = p("key");
-            let value = p("value");
-            if key.trim().is_empty() {
-                ctx.notes
-                    .add(path, "API key auth without a key name: not sent");
-            } else if p("in") == "query" {
-                let k = ctx.fix(&key, path);
-                let v = ctx.fix(&value, path);
-                step.query.push((k, v));
-            } else {
-                header(ctx, step, key.trim(), value);
+            let key = auth_param(auth, kind, "key").unwrap_or_default();
+            let key = key.trim();
+            if key.is_empty() || key.contains("{{") {
+                ctx.notes.add(
+                    path,
+                    format!("API key auth with the key name {key:?}: not sent (plans need a literal name)"),
+                );
+                return none;
             }
+            let place = if p(ctx, "in") == "query" {
+                "query"
+            } else {
+                "header"
+            };
+            Some(json!({"type": "apikey", "key": key, "value": p(ctx, "value"), "in": place}))
         }
         "oauth2" => {
-            let token = p("accessToken");
+            let token = p(ctx, "accessToken");
             let prefix = auth_param(auth, kind, "headerPrefix").unwrap_or_else(|| "Bearer".into());
             if token.trim().is_empty() {
                 ctx.notes.add(
                     path,
-                    "OAuth 2.0 auth not carried over (no access token saved; plans cannot fetch one yet)",
+                    "OAuth 2.0 auth not carried over (no access token saved; log in with a step and an extractor instead): no auth sent",
                 );
+                return none;
+            }
+            ctx.notes.add(
+                path,
+                "OAuth 2.0: the saved access token is sent as is (plans do not refresh it)",
+            );
+            if prefix.trim().eq_ignore_ascii_case("bearer") {
+                Some(json!({"type": "bearer", "token": token}))
             } else {
-                ctx.notes.add(
-                    path,
-                    "OAuth 2.0: the saved access token is sent as is (plans cannot refresh it)",
-                );
-                header(
-                    ctx,
-                    step,
-                    "Authorization",
-                    format!("{prefix} {token}").trim().to_string(),
-                );
+                let value = format!("{} {token}", prefix.trim()).trim().to_string();
+                Some(
+                    json!({"type": "apikey", "key": "Authorization", "value": value, "in": "header"}),
+                )
             }
         }
-        other => ctx.notes.add(
-            path,
-            format!("{other} auth not carried over (plans support bearer, basic and API key)"),
-        ),
+        other => {
+            ctx.notes.add(
+                path,
+                format!("{other} auth not carried over (plans support basic, bearer and API key): no auth sent"),
+            );
+            none
+        }
     }
 }
 
-/// `s` with every `{{var}}` replaced by its known value; `None` if one is unknown.
-fn render(ctx: &Ctx, s: &str) -> Option<String> {
-    render_at(ctx, s, 0)
-}
-
-fn render_at(ctx: &Ctx, s: &str, depth: usize) -> Option<String> {
-    if depth > 8 {
-        return None;
+/// The plan's auth (its JSON) as a Postman v2.1 auth block; `None` for inherit.
+pub(crate) fn to_postman(auth: &Value) -> Option<Value> {
+    let s = |k: &str| auth.get(k).and_then(Value::as_str).unwrap_or_default();
+    let param = |k: &str, v: &str| json!({"key": k, "value": v, "type": "string"});
+    match s("type") {
+        "none" => Some(json!({"type": "noauth"})),
+        "basic" => Some(json!({"type": "basic", "basic": [
+            param("username", s("username")), param("password", s("password"))]})),
+        "bearer" => Some(json!({"type": "bearer", "bearer": [param("token", s("token"))]})),
+        "apikey" => {
+            let place = if s("in") == "query" {
+                "query"
+            } else {
+                "header"
+            };
+            Some(json!({"type": "apikey", "apikey": [
+                param("key", s("key")), param("value", s("value")), param("in", place)]}))
+        }
+        _ => None,
     }
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let close = after.find("}}")?;
-        let name = super::super::text::var_name(&after[..close]);
-        // A value may itself hold templates.
-        out.push_str(&render_at(ctx, ctx.values.get(&name)?, depth + 1)?);
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    Some(out)
 }

@@ -3,8 +3,8 @@
 //! Folders become transactions named by their path (`Orders / Admin / Refunds`): a folder's own
 //! requests are one transaction, its subfolders their own; requests at the top level form a
 //! transaction named after the collection. Collection variables become plan variables; auth is
-//! inherited collection → folder → request as Postman does and rendered into headers or query
-//! parameters ([`auth`]); test scripts at any level are translated ([`super::scripts`]) and a
+//! kept at its level (collection → plan, folder → transaction, request → step) and inherited
+//! the same way by the worker ([`auth`]); test scripts at any level are translated ([`super::scripts`]) and a
 //! collection's or folder's checks apply to every request under it, as in Postman. What came
 //! from our own export ([`super::EXTENSION`]) is read back so plan → Postman → plan is
 //! lossless. Saved example responses are documentation and are not imported.
@@ -13,6 +13,7 @@ mod auth;
 mod environment;
 mod request;
 
+pub(crate) use auth::to_postman;
 pub(crate) use environment::{Environment, environment};
 
 use std::collections::HashMap;
@@ -30,7 +31,8 @@ pub(super) struct Ctx {
     pub plan: PlanOut,
     /// Plan variables needed for Postman dynamic variables without a built-in.
     pub dynamic: Vec<String>,
-    /// Known values (collection variables, overridden by the environment) to render basic auth.
+    /// Known values (collection variables, overridden by the environment): a path variable
+    /// one of them defines needs no empty plan variable.
     pub values: HashMap<String, String>,
     /// The variable that stands for the plan's host in our own export.
     pub host_var: Option<String>,
@@ -124,9 +126,13 @@ pub(crate) fn collection(doc: &Value, env: Option<Environment>) -> Result<Import
             ctx.notes.add(&n.item, n.what);
         }
     }
+    if let Some(a) = obj.get("auth").filter(|a| !a.is_null()) {
+        // A collection's "noauth" is the plan's default: nothing to write.
+        ctx.plan.auth = auth::convert(&mut ctx, a, "collection").filter(|a| a["type"] != "none");
+    }
     let scope = Scope {
         path: Vec::new(),
-        auth: obj.get("auth").cloned(),
+        auth: None,
         checks: level_scripts(&mut ctx, obj.get("event"), "collection"),
     };
     walk(&mut ctx, items, &scope, Some(name), None);
@@ -184,6 +190,7 @@ fn collection_variables(ctx: &mut Ctx, vars: Option<&Value>) {
 #[derive(Clone)]
 pub(super) struct Scope {
     pub path: Vec<String>,
+    /// The nearest folder's auth (the plan's JSON): the transaction's.
     pub auth: Option<Value>,
     pub checks: Vec<Translated>,
 }
@@ -228,6 +235,7 @@ fn walk(
     };
     let mut txn = TxnOut {
         name: own_txn.unwrap_or_else(|| here.clone()),
+        auth: scope.auth.clone(),
         ..Default::default()
     };
     let mut is_setup = false;
@@ -278,9 +286,9 @@ fn walk(
         let mut sub = scope.clone();
         sub.path = path;
         if let Some(a) = folder.get("auth").filter(|a| !a.is_null())
-            && a.get("type").and_then(Value::as_str) != Some("inherit")
+            && let Some(converted) = auth::convert(ctx, a, &item)
         {
-            sub.auth = Some(a.clone());
+            sub.auth = Some(converted);
         }
         let checks = level_scripts(ctx, folder.get("event"), &item);
         sub.checks.extend(checks);

@@ -57,8 +57,17 @@ pub(super) fn step(
     let own = req
         .get("auth")
         .filter(|a| !a.is_null() && a.get("type").and_then(Value::as_str) != Some("inherit"));
-    if let Some(a) = own.or(scope.auth.as_ref()) {
-        auth::apply(ctx, &mut step, a, path);
+    if let Some(a) = own {
+        step.auth = auth::convert(ctx, a, path);
+    }
+    if let Some(a) = &step.auth
+        && step.header("authorization").is_some()
+        && matches!(a["type"].as_str(), Some("basic" | "bearer"))
+    {
+        ctx.notes.add(
+            path,
+            "the request's own Authorization header is sent, not its auth (a step's header wins)",
+        );
     }
     if let Some(b) = item
         .get("protocolProfileBehavior")

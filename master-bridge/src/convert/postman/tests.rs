@@ -57,16 +57,21 @@ fn v2_0_collection_bearer_and_path_variables() {
         order["url"],
         "{{base}}/orders/{{order_id}}/lines/{{line_no}}"
     );
+    assert!(order.get("headers").is_none());
+    assert!(order.get("auth").is_none(), "inherits the plan's");
     assert_eq!(
-        order["headers"],
-        json!({"Authorization": "Bearer {{token}}"})
+        out.plan["auth"],
+        json!({"type": "bearer", "token": "{{token}}"})
     );
     assert_eq!(out.plan["variables"], json!({"order_id": "42"}));
     assert_eq!(
         step(&out, "shop", "other order")["url"],
         "{{base}}/orders/7"
     );
-    assert!(step(&out, "shop", "public").get("headers").is_none());
+    assert_eq!(
+        step(&out, "shop", "public")["auth"],
+        json!({"type": "none"})
+    );
     assert_eq!(out.environment["token"], "t0k");
     assert_eq!(notes(&out), Vec::<String>::new());
 }
@@ -93,31 +98,45 @@ fn v2_1_auth_inheritance_through_folders_and_basic_auth_of_variables() {
         Some(json!({"name": "e", "values": [{"key": "pass", "value": "secret"}]})),
     );
     let deep = step(&out, "A / B / C", "deep");
-    assert_eq!(deep["headers"], json!({"X-Key": "{{k}}"}));
+    assert!(deep.get("headers").is_none() && deep.get("auth").is_none());
     assert_eq!(deep["body"], "a=1&a=2");
     assert_eq!(deep["content_type"], "application/x-www-form-urlencoded");
+    // Folder B's key is the transaction's, through C which inherits; its own auth, the step's.
+    let txn = |name: &str| {
+        out.plan["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let key = json!({"type": "apikey", "key": "X-Key", "value": "{{k}}", "in": "header"});
+    assert_eq!(txn("A / B / C")["auth"], key);
     assert_eq!(
-        step(&out, "A / B / C", "query key")["query"],
-        json!({"api_key": "s"})
+        step(&out, "A / B / C", "query key")["auth"],
+        json!({"type": "apikey", "key": "api_key", "value": "s", "in": "query"})
     );
-    // ann:secret, rendered from the collection variable and the environment.
+    // Basic auth of variables stays templated at the plan's level: rendered at send time.
     assert_eq!(
-        step(&out, "A", "top")["headers"],
-        json!({"Authorization": "Basic YW5uOnNlY3JldA=="})
+        out.plan["auth"],
+        json!({"type": "basic", "username": "{{user}}", "password": "{{pass}}"})
     );
+    assert!(txn("A").get("auth").is_none());
+    assert!(step(&out, "A", "top").get("auth").is_none());
+    assert_eq!(step(&out, "A", "digest")["auth"], json!({"type": "none"}));
     let n = notes(&out);
-    assert_eq!(n.len(), 3, "{n:#?}");
-    assert!(n[0].starts_with("A / top: basic auth {{user}}:{{pass}} rendered at import time"));
-    assert!(n[1].starts_with("A / digest: digest auth not carried over"));
-    assert!(n[2].starts_with("A / B / C / deep: disabled url-encoded field off"));
-    // Without the environment the password is unknown: no header, a note.
-    let out = run(
-        json!({"info": {"name": "c", "schema": V21}, "auth": basic("{{user}}", "{{pass}}"),
-        "item": [{"name": "r", "request": {"method": "GET", "url": "http://h/"}}]}),
-        None,
+    assert_eq!(n.len(), 2, "{n:#?}");
+    assert!(n[0].starts_with("A / digest: digest auth not carried over"));
+    assert!(n[1].starts_with("A / B / C / deep: disabled url-encoded field off"));
+    // The plan validates with the environment, and exports back to the same auth blocks.
+    let exported = crate::convert::export_postman(&out.plan).unwrap();
+    assert_eq!(exported["auth"]["type"], "basic");
+    assert_eq!(
+        run(exported, None).plan,
+        out.plan,
+        "plan -> Postman -> plan keeps auth"
     );
-    assert!(step(&out, "c", "r").get("headers").is_none());
-    assert!(notes(&out)[0].contains("no Authorization header sent"));
 }
 
 #[test]

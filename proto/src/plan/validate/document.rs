@@ -102,6 +102,7 @@ impl Validator {
                 format!("must be an array of strings, found {}", kind(other)),
             ),
         }
+        let auth = self.auth("", obj);
         let data = obj
             .get("data")
             .filter(|v| !v.is_null())
@@ -165,6 +166,7 @@ impl Validator {
             max_body,
             http,
             thresholds,
+            auth,
             data,
             setup,
             transactions,
@@ -255,7 +257,11 @@ impl Validator {
     }
 
     pub(super) fn transaction(&mut self, path: &str, value: &Value) -> Option<Transaction> {
-        let obj = self.object(path, value, &["name", "weight", "think_time", "steps"])?;
+        let obj = self.object(
+            path,
+            value,
+            &["name", "weight", "think_time", "auth", "steps"],
+        )?;
         let name = self.required_str(path, obj, "name");
         let weight = match obj.get("weight") {
             None | Some(Value::Null) => Some(1),
@@ -271,6 +277,7 @@ impl Validator {
             },
         };
         let think_time = self.think_time(path, obj);
+        let auth = self.auth(path, obj);
         let steps_path = join(path, "steps");
         let steps = match obj.get("steps") {
             None | Some(Value::Null) => {
@@ -301,6 +308,7 @@ impl Validator {
             name: name?,
             weight: weight?,
             think_time,
+            auth,
             steps: steps?,
         })
     }

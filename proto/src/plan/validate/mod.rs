@@ -4,6 +4,7 @@
 //! - [`document`]: the plan, its data set and transactions, undefined variables;
 //! - [`step`]: steps, bodies, extractors and assertions.
 
+mod auth;
 mod document;
 mod step;
 #[cfg(test)]
@@ -64,6 +65,7 @@ const PLAN_FIELDS: &[&str] = &[
     "max_body",
     "http",
     "thresholds",
+    "auth",
     "data",
     "setup",
     "transactions",
@@ -74,6 +76,7 @@ const STEP_FIELDS: &[&str] = &[
     "url",
     "headers",
     "query",
+    "auth",
     "json",
     "body",
     "content_type",

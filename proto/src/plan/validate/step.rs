@@ -43,6 +43,7 @@ impl Validator {
             }
         }
         let query = self.key_values(path, obj, "query", true);
+        let auth = self.auth(path, obj);
         let present: Vec<&str> = ["json", "body", "form", "multipart"]
             .into_iter()
             .filter(|k| obj.contains_key(*k))
@@ -93,6 +94,7 @@ impl Validator {
             url: url?,
             headers,
             query,
+            auth,
             body,
             extract,
             assertions,

@@ -266,3 +266,41 @@ fn durations_parse() {
     assert_eq!(parse_duration("-1"), None);
     assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
 }
+
+#[test]
+fn auth_fields_are_checked_at_every_level_all_at_once_and_round_trip() {
+    let bad = r#"{"name": "x", "auth": {"type": "digest"}, "transactions": [
+        {"name": "t", "auth": {"type": "bearer", "username": "u"}, "steps": [
+            {"name": "s", "method": "GET", "url": "/", "auth": {"type": "apikey", "key": "bad key", "value": "{{nope}}", "in": "cookie"}},
+            {"name": "b", "method": "GET", "url": "/", "auth": {"type": "basic", "password": "{{pw}}"}}]}]}"#;
+    let got: Vec<(String, String)> = errors(bad)
+        .into_iter()
+        .map(|e| (e.path, e.message))
+        .collect();
+    let where_: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        where_,
+        [
+            "auth.type",
+            "transactions[0].auth.username",
+            "transactions[0].auth.token",
+            "transactions[0].steps[0].auth.in",
+            "transactions[0].steps[0].auth.key",
+            "transactions[0].steps[1].auth.username",
+        ],
+        "{got:?}"
+    );
+    assert!(got[0].1.contains("inherit, none, basic, bearer, apikey"));
+    let undefined = r#"{"name": "x", "auth": {"type": "basic", "username": "{{user}}", "password": "{{pw}}"},
+        "transactions": [{"name": "t", "steps": [{"name": "s", "method": "GET", "url": "/"}]}]}"#;
+    assert_eq!(paths(undefined), ["auth.username", "auth.password"]);
+    let good = r#"{"name": "x", "variables": {"u": "ann"}, "auth": {"type": "basic", "username": "{{u}}", "password": "p"},
+        "transactions": [{"name": "t", "auth": {"type": "none"}, "steps": [
+            {"name": "s", "method": "GET", "url": "/", "auth": {"type": "apikey", "key": "k", "value": "v", "in": "query"}},
+            {"name": "i", "method": "GET", "url": "/", "auth": {"type": "inherit"}}]}]}"#;
+    let plan = Plan::from_json(good).unwrap();
+    assert_eq!(plan.transactions[0].auth, Auth::None);
+    assert_eq!(plan.transactions[0].steps[1].auth, Auth::Inherit);
+    assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+    assert!(!plan.to_json().contains("inherit"));
+}

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use contract::FieldError;
-use contract::plan::{Assertion, ExtractSource, Plan, Step, check_base_url};
+use contract::plan::{
+    ApiKeyIn, Assertion, Auth, ExtractSource, KeyValues, Plan, Step, check_base_url,
+};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json_path::JsonPath;
 
@@ -20,7 +22,7 @@ use super::compiled::{
 use super::feed::DataFeed;
 use super::limiter::RateLimiter;
 use super::request::{self, resolve_url};
-use super::template::{Tpl, VarTable};
+use super::template::{HeaderTpl, Tpl, VarTable, basic_value};
 
 mod body;
 
@@ -180,30 +182,40 @@ fn compile_plan(
         )
     });
     let mut rows = Rows::starting_with(rows_before);
-    let mut compile_steps =
-        |prefix: String, steps: &[Step], rows: &mut Rows, errors: &mut Vec<FieldError>| {
-            steps
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| {
-                    compile_step(s, host, rows, &mut vars)
-                        .map_err(|(field, message)| {
-                            errors.push(FieldError {
-                                path: format!("{prefix}[{i}].{field}"),
-                                message,
-                            })
+    let mut compile_steps = |prefix: String,
+                             steps: &[Step],
+                             txn_auth: &Auth,
+                             rows: &mut Rows,
+                             errors: &mut Vec<FieldError>| {
+        steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let auth = Auth::effective([&s.auth, txn_auth, &plan.auth]);
+                compile_step(s, auth, host, rows, &mut vars)
+                    .map_err(|(field, message)| {
+                        errors.push(FieldError {
+                            path: format!("{prefix}[{i}].{field}"),
+                            message,
                         })
-                        .ok()
-                })
-                .collect::<Vec<_>>()
-        };
-    let setup = compile_steps("setup".into(), &plan.setup, &mut rows, &mut errors);
+                    })
+                    .ok()
+            })
+            .collect::<Vec<_>>()
+    };
+    let setup = compile_steps(
+        "setup".into(),
+        &plan.setup,
+        &Auth::Inherit,
+        &mut rows,
+        &mut errors,
+    );
     let mut transactions = Vec::with_capacity(plan.transactions.len());
     let mut cumulative = Vec::with_capacity(plan.transactions.len());
     let mut sum = 0u64;
     for (ti, t) in plan.transactions.iter().enumerate() {
         let prefix = format!("transactions[{ti}].steps");
-        let steps = compile_steps(prefix, &t.steps, &mut rows, &mut errors);
+        let steps = compile_steps(prefix, &t.steps, &t.auth, &mut rows, &mut errors);
         sum = sum.saturating_add(u64::from(t.weight));
         cumulative.push(sum);
         transactions.push(CompiledTransaction {
@@ -254,25 +266,44 @@ type StepError = (&'static str, String);
 
 fn compile_step(
     step: &Step,
+    auth: Option<&Auth>,
     host: Option<&str>,
     rows: &mut Rows,
     vars: &mut VarTable,
 ) -> Result<CompiledStep, StepError> {
-    let (url, query) = compile_url(step, host, vars)?;
+    let query_with_key;
+    let query = match auth {
+        Some(Auth::ApiKey {
+            key,
+            value,
+            place: ApiKeyIn::Query,
+        }) if step.query.get(key).is_none() => {
+            let mut q = step.query.clone();
+            q.0.push((key.clone(), value.clone()));
+            query_with_key = q;
+            &query_with_key
+        }
+        _ => &step.query,
+    };
+    let (url, query) = compile_url(&step.url, query, host, vars)?;
     let mut headers = HeaderMap::new();
     let mut header_templates = Vec::new();
     for (k, v) in step.headers.iter() {
         let name =
             HeaderName::from_bytes(k.as_bytes()).map_err(|e| ("headers", format!("{k}: {e}")))?;
-        let t = Tpl::compile(v, vars);
-        match t.as_static() {
-            Some(s) => {
-                let value =
-                    HeaderValue::from_str(&s).map_err(|e| ("headers", format!("{k}: {e}")))?;
-                headers.append(name, value);
-            }
-            None => header_templates.push((name, t)),
-        }
+        push_header(
+            &mut headers,
+            &mut header_templates,
+            name,
+            HeaderTpl::Text(Tpl::compile(v, vars)),
+        )
+        .map_err(|e| ("headers", format!("{k}: {e}")))?;
+    }
+    if let Some((name, value)) = auth.and_then(|a| auth_header(a, vars))
+        && !headers.contains_key(&name)
+        && !header_templates.iter().any(|(n, _)| *n == name)
+    {
+        push_header(&mut headers, &mut header_templates, name, value).map_err(|e| ("auth", e))?;
     }
     let (body, content_type) = compile_body(&step.body, vars);
     if let Some(ct) = content_type
@@ -311,6 +342,50 @@ fn compile_step(
     })
 }
 
+/// A header: static ones go in `headers`, templated ones in `templates`.
+fn push_header(
+    headers: &mut HeaderMap,
+    templates: &mut Vec<(HeaderName, HeaderTpl)>,
+    name: HeaderName,
+    value: HeaderTpl,
+) -> Result<(), String> {
+    let fixed = match &value {
+        HeaderTpl::Text(t) => t.as_static(),
+        HeaderTpl::Basic(t) => t.as_static().map(|c| basic_value(&c)),
+    };
+    match fixed {
+        Some(s) => {
+            headers.append(name, HeaderValue::from_str(&s).map_err(|e| e.to_string())?);
+        }
+        None => templates.push((name, value)),
+    }
+    Ok(())
+}
+
+/// The header an auth sends (an API key in the query is added to the URL instead).
+fn auth_header(auth: &Auth, vars: &mut VarTable) -> Option<(HeaderName, HeaderTpl)> {
+    let authorization = reqwest::header::AUTHORIZATION;
+    match auth {
+        Auth::Basic { username, password } => Some((
+            authorization,
+            HeaderTpl::Basic(Tpl::compile(&format!("{username}:{password}"), vars)),
+        )),
+        Auth::Bearer { token } => Some((
+            authorization,
+            HeaderTpl::Text(Tpl::compile(&format!("Bearer {token}"), vars)),
+        )),
+        Auth::ApiKey {
+            key,
+            value,
+            place: ApiKeyIn::Header,
+        } => Some((
+            HeaderName::from_bytes(key.as_bytes()).ok()?,
+            HeaderTpl::Text(Tpl::compile(value, vars)),
+        )),
+        _ => None,
+    }
+}
+
 /// Lays out, once, the bytes of every step with no template (HTTP/1.1 plans): such a request
 /// costs one buffer copy per send.
 fn lay_out_fixed<'a>(steps: impl Iterator<Item = &'a mut CompiledStep>) {
@@ -338,14 +413,15 @@ fn lay_out_fixed<'a>(steps: impl Iterator<Item = &'a mut CompiledStep>) {
 /// The step's URL, and its query parameters that hold templates (static ones are appended to a
 /// fixed URL, or rendered with the templated ones after a templated URL).
 fn compile_url(
-    step: &Step,
+    step_url: &str,
+    step_query: &KeyValues,
     host: Option<&str>,
     vars: &mut VarTable,
 ) -> Result<(UrlSource, Vec<(String, Tpl)>), StepError> {
-    let url_tpl = Tpl::compile(&step.url, vars);
+    let url_tpl = Tpl::compile(step_url, vars);
     let mut query = Vec::new();
     let mut fixed_query = Vec::new();
-    for (k, v) in step.query.iter() {
+    for (k, v) in step_query.iter() {
         let t = Tpl::compile(v, vars);
         match t.as_static() {
             Some(s) => fixed_query.push((k.to_string(), s)),

@@ -273,3 +273,58 @@ fn steps_without_templates_are_laid_out_once_and_the_same_as_per_request() {
     let c = compile(&plan(&h2), None).unwrap();
     assert!(c.transactions[0].steps[0].wire.is_none());
 }
+
+#[test]
+fn auth_is_inherited_step_then_transaction_then_plan_and_rendered_at_send_time() {
+    let p = plan(
+        r#"{"name": "p", "host": "http://h", "variables": {"u": "ann", "t": "tok"},
+            "auth": {"type": "basic", "username": "{{u}}", "password": "secret"},
+            "setup": [{"name": "s", "method": "GET", "url": "/s"}],
+            "transactions": [
+              {"name": "a", "steps": [
+                {"name": "plan", "method": "GET", "url": "/1"},
+                {"name": "none", "method": "GET", "url": "/2", "auth": {"type": "none"}},
+                {"name": "own", "method": "GET", "url": "/3", "headers": {"Authorization": "Mine"}},
+                {"name": "fixed", "method": "GET", "url": "/4", "auth": {"type": "basic", "username": "ann", "password": "secret"}}]},
+              {"name": "b", "auth": {"type": "bearer", "token": "{{t}}"}, "steps": [
+                {"name": "txn", "method": "GET", "url": "/5"},
+                {"name": "key", "method": "GET", "url": "/6", "auth": {"type": "apikey", "key": "api_key", "value": "{{t}}", "in": "query"}},
+                {"name": "hkey", "method": "GET", "url": "/7", "auth": {"type": "apikey", "key": "X-Key", "value": "k"}}]}]}"#,
+    );
+    let c = compile(&p, None).unwrap();
+    let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(1);
+    let vars = c.vars.vars();
+    let auth_of = |s: &CompiledStep| -> Option<String> {
+        let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(1);
+        s.headers
+            .get(reqwest::header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap().to_string())
+            .or_else(|| {
+                s.header_templates
+                    .iter()
+                    .find(|(n, _)| *n == reqwest::header::AUTHORIZATION)
+                    .map(|(_, t)| t.render(&vars, &mut rng).unwrap())
+            })
+    };
+    let basic = Some("Basic YW5uOnNlY3JldA==".to_string());
+    assert_eq!(auth_of(&c.setup[0]), basic);
+    let a = &c.transactions[0].steps;
+    assert_eq!(auth_of(&a[0]), basic);
+    assert!(matches!(a[0].header_templates[0].1, HeaderTpl::Basic(_)));
+    assert_eq!(auth_of(&a[1]), None);
+    assert_eq!(auth_of(&a[2]), Some("Mine".into()));
+    assert_eq!(
+        a[3].headers[reqwest::header::AUTHORIZATION],
+        "Basic YW5uOnNlY3JldA=="
+    );
+    assert!(
+        a[3].wire.is_some(),
+        "a fixed auth keeps the precomputed request"
+    );
+    let b = &c.transactions[1].steps;
+    assert_eq!(auth_of(&b[0]), Some("Bearer tok".into()));
+    assert_eq!(auth_of(&b[1]), None);
+    assert_eq!(b[1].query[0].0, "api_key");
+    assert_eq!(b[1].query[0].1.render(&vars, &mut rng).unwrap(), "tok");
+    assert_eq!(b[2].headers["X-Key"], "k");
+}
