@@ -47,6 +47,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../ui/pages/collections/index.js"),
     ),
     (
+        "pages/collections/auth.js",
+        include_str!("../ui/pages/collections/auth.js"),
+    ),
+    (
         "pages/collections/editor.js",
         include_str!("../ui/pages/collections/editor.js"),
     ),

@@ -82,8 +82,9 @@ async fn the_web_ui_in_chromium() {
     assert_eq!(summary("tests "), declared, "{stdout}");
     assert_eq!(summary("pass "), declared, "{stdout}");
     assert_eq!(summary("fail "), 0, "{stdout}");
-    // The Postman collection's checkout sent exactly one order (the UI's own plans have none).
-    assert_eq!(target.count("POST /orders"), 1, "{:?}", target.counts());
+    // The Postman collection's checkout sent exactly two orders, with bearer then basic auth
+    // (the UI's own plans have none).
+    assert_eq!(target.count("POST /orders"), 2, "{:?}", target.counts());
     // Every screenshot is a real image of a rendered page (PNG, not empty or a 0x0 canvas).
     for shot in [
         "request-editor",

@@ -169,6 +169,29 @@ test("import a Postman collection with its environment through the API, send it,
   await page.waitForSelector("#send-error");
   assert.match(await page.textContent("#send-error"), /define \{\{base\}\}/);
   await page.selectOption("#active-env", "ui-env");
+
+  // Auth is structured: the request inherits the collection's bearer token; set basic auth made
+  // of variables on the transaction and the worker renders it at send time.
+  await page.click('.tree [role="treeitem"]:has(span:text-is("order"))');
+  await page.click('.tabs button:has-text("Auth")');
+  assert.equal(await page.inputValue("#auth-type"), "inherit");
+  assert.match(await page.textContent("#auth-note"), /bearer token/);
+  await page.click('.tree .row:has-text("checkout") > span:first-child');
+  await page.selectOption("#auth-type", "basic");
+  await page.fill("#auth-username", "{{who}}");
+  await page.fill("#auth-password", "pw");
+  await page.keyboard.press("Control+s");
+  await page.waitForFunction(() => !document.querySelector("[data-plan-name].dirty"));
+  const withAuth = (await api("/api/plans")).find((p) => p.name === "postman-shop");
+  assert.deepEqual(withAuth.plan.transactions[0].auth, { type: "basic", username: "{{who}}", password: "pw" });
+  await page.click("#send-transaction");
+  await page.waitForSelector("#response .panel");
+  assert.match(await page.textContent("#response"), /authorization: Basic cGF0OnB3/i, "pat:pw, rendered from {{who}}");
+  // Another request opened shows its own auth, not the last one edited.
+  await page.click('.tree [role="treeitem"]:has(span:text-is("login"))');
+  await page.click('.tabs button:has-text("Auth")');
+  assert.equal(await page.inputValue("#auth-type"), "inherit");
+  assert.match(await page.textContent("#auth-note"), /basic auth/);
 });
 
 test("the fleet page lists the workers and pushes a plan", async () => {

@@ -6,6 +6,7 @@ import { $, download, h, toast } from "../../lib/dom.js";
 import { api } from "../../lib/api.js";
 import { currentValues, envVars, shared } from "../../lib/shared.js";
 import { kvTable } from "../../lib/widgets.js";
+import { authEditor } from "./auth.js";
 import { responsePanel, send } from "./send.js";
 import {
   UNDEF, clearInvalid, draft, errorsFor, invalidAt, newStep, reloadPlan, savePlan, select, setInvalid, st, stepAt, stepPath, touch,
@@ -117,6 +118,7 @@ function planSettings(id, p) {
       row("Cookie session per user", checkbox(id, p, "session", "Cookie session per user")),
       row("Report transactions (TXN rows)", checkbox(id, p, "report_transactions", "Report transactions (TXN rows)")))),
     h("h3", {}, "Variables"), kv(id, p, "variables", "variables", "variable"),
+    h("h3", {}, "Auth"), authEditor(id, p, "", "collection"),
     h("div", { class: "row-flex" },
       saveButton(id, { class: "primary", id: "save" }),
       h("button", { onclick: () => download(`${p.name}.json`, JSON.stringify(p, null, 2)) }, "Export plan JSON"),
@@ -134,6 +136,7 @@ function txnSettings(sel, p) {
       row("Name", bound(sel.plan, t, "name", `${path}.name`, { "aria-label": "Transaction name" })),
       row("Weight", bound(sel.plan, t, "weight", `${path}.weight`, { type: "number", min: "1", "aria-label": "Weight" }, (v) => (v === "" ? undefined : Number(v)))),
       row("Think time", thinkTimeEditor(sel.plan, t, path)))),
+    h("h3", {}, "Auth"), authEditor(sel.plan, t, path, "transaction", p.auth),
     h("div", { class: "row-flex" },
       h("button", { class: "primary", id: "send-transaction", onclick: () => send({ ...sel, kind: "txn" }) }, "Send transaction"),
       saveButton(sel.plan, { id: "save" })),
@@ -178,7 +181,7 @@ function refreshChips() {
   const s = stepAt(st.sel);
   if (!s) return;
   const known = knownVars();
-  const text = [s.url, ...Object.values(s.query || {}), ...Object.values(s.headers || {}), s.body || "", JSON.stringify(s.json ?? "")].join(" ");
+  const text = [s.url, ...Object.values(s.query || {}), ...Object.values(s.headers || {}), s.body || "", JSON.stringify(s.json ?? ""), JSON.stringify(s.auth ?? "")].join(" ");
   const names = [...new Set([...text.matchAll(/\{\{\s*([^}]+?)\s*\}\}/g)].map((m) => m[1]))];
   box.replaceChildren(...names.map((n) => h("span", { class: `chip${n.startsWith("$") || known.has(n) ? "" : " undefined"}`, title: n.startsWith("$") || known.has(n) ? "defined" : "not defined anywhere" }, `{{${n}}}`)));
 }
@@ -246,7 +249,11 @@ function tabContent(id, s, path) {
     case "params": return kv(id, s, "query", `${path}.query`, "parameter");
     case "headers": return kv(id, s, "headers", `${path}.headers`, "header");
     case "body": return bodyEditor(id, s, path);
-    case "auth": return authEditor(id, s, path);
+    case "auth": {
+      const p = draft(id);
+      const t = st.sel.kind === "step" ? p.transactions[st.sel.t] : undefined;
+      return authEditor(id, s, path, "request", t?.auth && t.auth.type !== "inherit" ? t.auth : p.auth);
+    }
     case "extract": return jsonEditor(id, s, "extract", path, { check: isArray, label: "extract", help: 'e.g. [{"var": "token", "json": "$.token"}, {"var": "id", "regex": "id=(\\d+)"}, {"var": "loc", "header": "Location"}]' });
     default: return jsonEditor(id, s, "assert", path, { check: isArray, label: "assert", help: 'e.g. [{"status": 201}, {"json": "$.id", "exists": true}, {"body_contains": "ok"}, {"response_time_under_ms": 500}]' });
   }
@@ -286,32 +293,4 @@ function bodyEditor(id, s, path) {
       help: 'Fields: {"name": "value", "upload": {"file": "a.txt", "content": "text of the file", "content_type": "text/plain"}}' });
   }
   return h("div", {}, radios, editor, errorsFor(id, path).filter((e) => e.path === path).map((e) => h("div", { class: "error" }, e.message)));
-}
-
-function authEditor(id, s, path) {
-  const current = (s.headers || {}).Authorization || (s.headers || {}).authorization || "";
-  const kind = current.startsWith("Bearer ") ? "bearer" : current.startsWith("Basic ") ? "basic" : "none";
-  const key = `${id}|${path}`;
-  const setHeader = (v) => {
-    s.headers = s.headers || {};
-    delete s.headers.authorization;
-    if (v) s.headers.Authorization = v; else delete s.headers.Authorization;
-    if (!Object.keys(s.headers).length) delete s.headers;
-    touch(id);
-  };
-  const token = h("input", { placeholder: "token or {{token}}", value: kind === "bearer" ? current.slice(7) : "", "aria-label": "Bearer token", oninput: (ev) => setHeader(ev.target.value ? `Bearer ${ev.target.value}` : "") });
-  let user = "", pass = "";
-  if (kind === "basic") { try { [user, pass] = atob(current.slice(6)).split(":"); } catch { /* not base64 */ } }
-  const u = h("input", { placeholder: "user", value: user, "aria-label": "Basic user" });
-  const pw = h("input", { placeholder: "password", type: "password", value: pass, "aria-label": "Basic password" });
-  const basic = () => setHeader(u.value ? `Basic ${btoa(`${u.value}:${pw.value}`)}` : "");
-  u.addEventListener("input", basic); pw.addEventListener("input", basic);
-  // The type chosen before anything is filled in belongs to this request only.
-  const shown = kind !== "none" ? kind : st.authKind.get(key) || "none";
-  const sel = h("select", { "aria-label": "Auth type", onchange: (ev) => { if (ev.target.value === "none") setHeader(""); st.authKind.set(key, ev.target.value); st.rerender(); } },
-    ["none", "bearer", "basic"].map((k) => h("option", { value: k, selected: k === shown }, k)));
-  return h("div", {}, h("div", { class: "row-flex" }, "Type ", sel),
-    shown === "bearer" ? h("div", {}, token) : null,
-    shown === "basic" ? h("div", { class: "row-flex" }, u, pw) : null,
-    h("p", { class: "muted" }, "Auth is stored as the request's Authorization header."));
 }

@@ -19,7 +19,6 @@ export const st = {
   conflicts: new Map(), // plan id -> {current: version, theirs: plan record | null, both: bool}
   sel: null,            // {plan, kind: "plan"|"txn"|"step"|"setup", t, s}
   tab: "params",
-  authKind: new Map(),  // step path -> auth type chosen but not yet filled in
   response: null,
   sendFailed: null,
   newCount: 0,
