@@ -1,4 +1,5 @@
-//! `master-bridge demo-target`: a small shop for trying the fleet locally. `GET /` (a page),
+//! `master-bridge demo-target`: a small shop for trying the fleet locally. `GET /` (a page whose
+//! script, on Buy, logs in, orders and reads the order: a session to record as HAR),
 //! `POST /login` (`{"token": ...}`), `POST /orders` (201 `{"id": n}` with a valid
 //! `Authorization: Bearer <token>`, else 401), `GET /orders/{id}`, `GET /health`.
 
@@ -7,11 +8,33 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+
+/// The shop's page: its script logs in, orders and reads the order back when Buy is clicked,
+/// as a browser session to record (HAR) and replay.
+const PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Demo shop</title>
+<link rel="stylesheet" href="/static/shop.css"><script src="/static/shop.js" defer></script></head>
+<body><h1>locust-http demo shop</h1><button id="buy">Buy item 1</button><p id="order" role="status"></p></body></html>
+"#;
+
+const SCRIPT: &str = r#"document.getElementById("buy").addEventListener("click", async () => {
+  const json = { "content-type": "application/json" };
+  const login = await (await fetch("/login", { method: "POST", headers: json, body: JSON.stringify({ user: "demo" }) })).json();
+  const auth = { ...json, authorization: `Bearer ${login.token}` };
+  const order = await (await fetch("/orders", { method: "POST", headers: auth, body: JSON.stringify({ item: 1 }) })).json();
+  const seen = await (await fetch(`/orders/${order.id}`, { headers: auth })).json();
+  document.getElementById("order").textContent = `Order ${seen.id}: ${seen.status}`;
+});
+"#;
+
+const STYLE: &str =
+    "body { font-family: sans-serif; margin: 2rem; } #order { font-weight: bold; }\n";
 
 #[derive(Debug, Default)]
 struct Shop {
@@ -22,9 +45,14 @@ struct Shop {
 /// The demo shop's routes.
 pub fn app() -> Router {
     Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
         .route(
-            "/",
-            get(|| async { "<html><body><h1>locust-http demo shop</h1></body></html>" }),
+            "/static/shop.js",
+            get(|| async { ([(CONTENT_TYPE, "text/javascript")], SCRIPT) }),
+        )
+        .route(
+            "/static/shop.css",
+            get(|| async { ([(CONTENT_TYPE, "text/css")], STYLE) }),
         )
         .route("/health", get(|| async { "ok" }))
         .route("/login", post(login))

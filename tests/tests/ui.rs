@@ -1,6 +1,7 @@
 //! The web UI in real browsers against a running bridge, etcd, master, two workers and a
 //! target: Debian's Chromium driven by playwright-core (`tests/ui/ui.test.mjs`), then Debian's
-//! Firefox driven over WebDriver BiDi (`tests/ui/firefox.test.mjs`). Imports go through the
+//! Firefox driven over WebDriver BiDi (`tests/ui/firefox.test.mjs`). `tests/ui/har.test.mjs`
+//! records a session on the demo shop as HAR in Chromium, imports it and runs it on the fleet. Imports go through the
 //! bridge's `POST /api/import` (the Rust converter, tested in `tests/imports.rs`). The Chromium
 //! tests also cover edits never being lost (two-tab conflict, invalid JSON, drafts across a
 //! reload), pollers stopped on leaving a page, the keyboard, axe-core (pinned in
@@ -38,7 +39,12 @@ async fn the_web_ui_in_chromium() {
     if String::from_utf8_lossy(&version.stdout).starts_with("v20.") {
         cmd.arg("--experimental-websocket");
     }
-    let files = ["ui.test.mjs", "firefox.test.mjs"];
+    // The demo shop, for the HAR recording test.
+    let mut demo_cmd = std::process::Command::new(bin("master-bridge"));
+    demo_cmd.args(["demo-target", "--listen", "127.0.0.1", "--port", "0"]);
+    let mut demo = Proc::spawn(demo_cmd, dir, "demo-shop");
+    let demo_addr = demo.listening("http").await;
+    let files = ["ui.test.mjs", "har.test.mjs", "firefox.test.mjs"];
     cmd.arg("--test")
         .arg("--test-concurrency=1")
         .arg("--test-reporter=spec")
@@ -46,6 +52,7 @@ async fn the_web_ui_in_chromium() {
         .current_dir(&ui)
         .env("BRIDGE_URL", bridge.url(""))
         .env("TARGET_URL", target.url())
+        .env("DEMO_URL", format!("http://{demo_addr}"))
         .env(
             "MASTER_WEB",
             format!("http://127.0.0.1:{}", master.opts.web_port),

@@ -6,13 +6,15 @@
 //! and same-origin URLs become relative. Headers the browser manages itself (pseudo-headers,
 //! `Host`, `Content-Length`, `Connection`, `Accept-Encoding`, `sec-*`, caching validators, ...)
 //! are dropped with one note; cookies are not replayed (the plan gets `session: true` so each
-//! user keeps the cookies its own responses set), noted per request.
+//! user keeps the cookies its own responses set), noted per request. Values a JSON response
+//! returned that later requests send back are correlated ([`super::correlate`]).
 
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
 use super::build::{BodyOut, Notes, PlanOut, StepOut, TxnOut, Unique, raw_body};
+use super::correlate::{Recorded, correlate};
 use super::text::{parse_query, scalar_text, split_url};
 use super::{ImportError, Imported};
 
@@ -120,6 +122,8 @@ pub(crate) fn import(doc: &Value) -> Result<Imported, ImportError> {
         ..Default::default()
     };
     let mut dropped: BTreeSet<String> = BTreeSet::new();
+    let mut recorded = Vec::new();
+    let mut placed = Vec::new();
     for e in entries {
         let page = e.get("pageref").map(scalar_text).unwrap_or_default();
         let item = pages
@@ -130,9 +134,17 @@ pub(crate) fn import(doc: &Value) -> Result<Imported, ImportError> {
         let Some(step) = entry(e, &item, &mut plan, &mut notes, &mut dropped) else {
             continue;
         };
+        recorded.push(Recorded {
+            step,
+            response: response_json(e),
+        });
+        placed.push(page);
+    }
+    correlate(&mut recorded, &mut notes);
+    for (r, page) in recorded.into_iter().zip(placed) {
         match txns.iter_mut().find(|(id, _)| *id == page) {
-            Some((_, t)) => t.steps.push(step),
-            None => loose.steps.push(step),
+            Some((_, t)) => t.steps.push(r.step),
+            None => loose.steps.push(r.step),
         }
     }
     if !dropped.is_empty() {
@@ -158,6 +170,22 @@ pub(crate) fn import(doc: &Value) -> Result<Imported, ImportError> {
         environment: Default::default(),
         notes: notes.0,
     })
+}
+
+/// The response's body when it is JSON text (base64 bodies are left alone).
+fn response_json(e: &Value) -> Option<Value> {
+    let content = e.pointer("/response/content")?;
+    if content.get("encoding").and_then(Value::as_str) == Some("base64") {
+        return None;
+    }
+    let mime = content
+        .get("mimeType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !mime.contains("json") {
+        return None;
+    }
+    serde_json::from_str(content.get("text")?.as_str()?).ok()
 }
 
 fn entry(

@@ -14,10 +14,12 @@
 //! - [`postman`]: collections, their auth and environments.
 //! - [`scripts`]: Postman test scripts → assertions and extractors.
 //! - [`shell`] and [`curl`]: curl command lines.
-//! - [`har`]: HAR 1.2 recordings.
+//! - [`har`]: HAR 1.2 recordings, and [`correlate`]: values a response returns that later
+//!   requests send back become extractors and `{{variables}}`.
 //! - [`export`]: plan → Postman v2.1.
 
 mod build;
+mod correlate;
 mod curl;
 mod export;
 mod har;
