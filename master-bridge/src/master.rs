@@ -127,9 +127,12 @@ impl LocustWeb {
     /// The HTML report of the current (or last) run, as Locust 2.47 serves it for download
     /// (`/stats/report?download=1`), at most `limit` bytes.
     pub async fn report(&self, limit: usize) -> Result<Vec<u8>, MasterError> {
-        let mut resp = self
-            .send(self.req(reqwest::Method::GET, "/stats/report?download=1"))
-            .await?;
+        self.file("/stats/report?download=1", limit).await
+    }
+
+    /// `GET path` on the master's web UI, at most `limit` bytes.
+    pub async fn file(&self, path: &str, limit: usize) -> Result<Vec<u8>, MasterError> {
+        let mut resp = self.send(self.req(reqwest::Method::GET, path)).await?;
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.err(e))? {
             if body.len() + chunk.len() > limit {
@@ -138,6 +141,11 @@ impl LocustWeb {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+
+    /// `GET /exceptions`: `{"exceptions": [{count, msg, traceback, nodes}]}`.
+    pub async fn exceptions(&self) -> Result<Value, MasterError> {
+        self.json("/exceptions").await
     }
 
     /// The failures table: `method`, `name`, `error`, `occurrences`.

@@ -43,6 +43,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("pages/fleet.js", include_str!("../ui/pages/fleet.js")),
     ("pages/runs.js", include_str!("../ui/pages/runs.js")),
     (
+        "pages/runs/compare.js",
+        include_str!("../ui/pages/runs/compare.js"),
+    ),
+    (
         "pages/collections/index.js",
         include_str!("../ui/pages/collections/index.js"),
     ),

@@ -25,9 +25,50 @@ async fn the_web_ui_in_chromium() {
         },
     )
     .await;
+    let mut cluster = cluster;
+    assert_eq!(cluster.bridge().workers().await.len(), 2);
+
+    // A run that ended, then its master replaced by a new one: the browser downloads the run's
+    // CSV and HTML report from the bridge's store, not from the master that produced them.
+    let plan = serde_json::json!({"name": "before-restart", "host": cluster.target().url(),
+        "transactions": [{"name": "warm-up", "steps": [{"name": "front page", "method": "GET", "url": "/"}]}]});
+    let (status, saved) = cluster.bridge().post("/api/plans", &plan).await;
+    assert_eq!(status, 201, "{saved}");
+    let run_body =
+        serde_json::json!({"plan": saved["id"], "users": 2, "spawn_rate": 2, "run_time": "2s"});
+    let (status, started) = cluster.bridge().post("/api/runs", &run_body).await;
+    assert_eq!(status, 201, "{started}");
+    let restarted_run = started["id"].as_str().unwrap().to_string();
+    let done = cluster
+        .bridge()
+        .wait_run(&restarted_run, Duration::from_secs(60))
+        .await;
+    assert_eq!(done["state"], "finished", "{done}");
+    let old = cluster.master.take().expect("a master");
+    let (opts, old_pid) = (old.opts.clone(), old.proc.pid());
+    drop(old);
+    let master = Master::restart(&cluster.dir, "master-restarted", opts).await;
+    assert_ne!(master.proc.pid(), old_pid);
+    let csv = master
+        .get_text("/stats/requests/csv")
+        .await
+        .unwrap_or_default();
+    assert!(
+        csv.lines()
+            .all(|l| !l.contains(",Aggregated,") || l.contains(",Aggregated,0,")),
+        "the new master starts empty: {csv}"
+    );
+    cluster.master = Some(master);
+    // The workers find the new master on their own.
+    eventually(
+        Duration::from_secs(30),
+        "the workers on the new master",
+        || async { (cluster.master().worker_count().await == Some(2)).then_some(()) },
+    )
+    .await;
+
     let (dir, target) = (&cluster.dir, cluster.target());
     let (master, bridge) = (cluster.master(), cluster.bridge());
-    assert_eq!(bridge.workers().await.len(), 2);
 
     let ui = root().join("tests/ui");
     let mut cmd = tokio::process::Command::new("node");
@@ -53,19 +94,32 @@ async fn the_web_ui_in_chromium() {
         .env("BRIDGE_URL", bridge.url(""))
         .env("TARGET_URL", target.url())
         .env("DEMO_URL", format!("http://{demo_addr}"))
+        .env("RESTARTED_RUN", &restarted_run)
         .env(
             "MASTER_WEB",
             format!("http://127.0.0.1:{}", master.opts.web_port),
         )
         .env("SCREENSHOT_DIR", dir.join("screenshots"))
         .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(360), cmd.output())
-        .await
-        .expect("the browser tests finished")
+    // Written as it goes, so a hang still leaves what ran in the log.
+    let log_path = dir.join("node.log");
+    let err_path = dir.join("node.err.log");
+    cmd.stdout(std::fs::File::create(&log_path).expect("node.log"))
+        .stderr(std::fs::File::create(&err_path).expect("node.err.log"));
+    let mut child = cmd.spawn().expect("node runs");
+    let status = tokio::time::timeout(Duration::from_secs(420), child.wait()).await;
+    let stdout = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let status = status
+        .unwrap_or_else(|_| {
+            panic!("the browser tests did not finish in 420 s:\n{stdout}\n{stderr}")
+        })
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    std::fs::write(dir.join("node.log"), format!("{stdout}\n{stderr}")).ok();
+    let out = std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    };
     assert!(
         out.status.success(),
         "browser tests failed:\n{stdout}\n{stderr}"
@@ -99,6 +153,9 @@ async fn the_web_ui_in_chromium() {
         "fleet",
         "run-live",
         "runs",
+        "run-files",
+        "compare",
+        "demo-shop",
         "conflict",
         "narrow-collections",
         "narrow-environments",

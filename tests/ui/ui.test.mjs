@@ -237,11 +237,60 @@ test("start a run, watch the numbers move, stop it, find it in history", async (
   const masterAgg = csv.trim().split("\n").find((l) => l.startsWith(",Aggregated,"));
   assert.equal(finalUi, Number(masterAgg.split(",")[2]), "the UI's total equals the master's CSV");
   await page.reload();
-  await page.waitForSelector("#history tr:nth-child(2)");
+  await page.waitForSelector("#history tbody tr");
   const history = await page.textContent("#history");
   assert.match(history, /stopped/);
   assert.ok(history.includes(String(finalUi)), `history shows ${finalUi}`);
   await page.screenshot({ path: `${SHOTS}/runs.png` });
+});
+
+test("a run started elsewhere is followed; files kept after a master restart; two runs compared", async () => {
+  const RESTARTED = process.env.RESTARTED_RUN;
+  await page.goto(`${BRIDGE}/#/runs`);
+  await page.waitForSelector("#history tbody tr");
+  // Started through the API while the page is open: the page follows it without a click.
+  const plans = await api("/api/plans");
+  const shop = plans.find((p) => p.name === "ui-shop");
+  const r = await fetch(`${BRIDGE}/api/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ plan: shop.id, users: 3, spawn_rate: 3, run_time: "4s" }) });
+  assert.equal(r.status, 201);
+  const elsewhere = (await r.json()).id;
+  await page.waitForFunction((id) => document.querySelector("#live h2")?.textContent.includes(id) && document.querySelector("#run-state")?.textContent === "running", elsewhere, { timeout: 15000 });
+  await page.waitForSelector("#live .u-legend");
+  await page.waitForFunction(() => document.querySelector("#run-state")?.textContent === "finished", null, { timeout: 60000 });
+  assert.ok(await page.locator("#exceptions").count(), "the exceptions table is shown");
+
+  // The run that ended before the master was replaced: its files come from the bridge's store.
+  const kept = await api(`/api/runs/${RESTARTED}`);
+  const keptTotal = kept.stats.find((x) => x.name === "Aggregated").num_requests;
+  await page.click(`#history tbody tr[data-run="${RESTARTED}"] a`);
+  await page.waitForFunction((id) => document.querySelector("#live h2")?.textContent.includes(id), RESTARTED);
+  await page.waitForSelector("#run-files a#file-stats-csv");
+  const grab = async (sel) => {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click(sel)]);
+    return readFileSync(await dl.path(), "utf8");
+  };
+  const statsCsv = await grab("#file-stats-csv");
+  const aggLine = statsCsv.trim().split("\n").find((l) => l.startsWith(",Aggregated,"));
+  assert.equal(Number(aggLine.split(",")[2]), keptTotal, "stats.csv is the run's, not the new master's");
+  assert.match(await grab("#file-report-html"), /<html[\s\S]*Locust/i);
+  const history = await grab("#file-history-csv");
+  assert.match(history.split("\n")[0], /^Timestamp,User Count,Type,Name,Requests\/s/);
+  assert.ok(history.trim().split("\n").length >= 2, "samples were taken while it ran");
+  assert.match(await grab("#file-failures-csv"), /Method,Name,Error,Occurrences/);
+  await page.waitForSelector("#live .u-legend");
+  await page.screenshot({ path: `${SHOTS}/run-files.png`, fullPage: true });
+
+  // Compare the two: numbers side by side with the change, charts overlaid.
+  await page.check(`#history tbody tr[data-run="${RESTARTED}"] .compare-pick`);
+  await page.check(`#history tbody tr[data-run="${elsewhere}"] .compare-pick`);
+  await page.click("#compare-runs");
+  await page.waitForSelector("#compare-summary");
+  const summary = await page.textContent("#compare-summary");
+  assert.ok(summary.includes(RESTARTED) && summary.includes(elsewhere), summary);
+  assert.match(summary, /Requests[\s\S]*95%ile/);
+  await page.waitForFunction(() => document.querySelectorAll("#comparison .chart .u-axis").length >= 8);
+  assert.match(await page.textContent("#comparison .charts"), /requests\/s A[\s\S]*requests\/s B/);
+  await page.screenshot({ path: `${SHOTS}/compare.png`, fullPage: true });
 });
 
 test("two tabs: saving over someone else's save shows a conflict, never overwrites silently", async () => {
@@ -380,7 +429,13 @@ test("every page: no serious or critical axe violations, no horizontal scroll at
     ["collections", async () => { await openRow(page, "json-req"); await page.click("#send"); await page.waitForSelector("#response-status"); }],
     ["environments", () => page.waitForSelector(".panel h2")],
     ["fleet", () => page.waitForFunction(() => document.querySelectorAll("#workers tr").length === 2)],
-    ["runs", () => page.waitForSelector("#history tr:nth-child(2)")],
+    ["runs", async () => {
+      // With a finished run opened: its charts, tables and downloads under the history.
+      await page.waitForSelector("#history tbody tr");
+      await page.click("#history tbody tr a");
+      await page.waitForSelector("#run-stats");
+      await page.waitForSelector("#run-files a");
+    }],
   ];
   const problems = [];
   for (const width of [1280, 420]) {

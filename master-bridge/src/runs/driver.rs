@@ -21,6 +21,8 @@ const SETTLE: Duration = Duration::from_secs(20);
 /// ... and when the bridge is shutting down.
 const SHUTDOWN_SETTLE: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(250);
+/// How long each of the master's files may take when a run ends.
+const FILES: Duration = Duration::from_secs(10);
 
 /// Why a run failed (stored as its `error`).
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +48,11 @@ enum DriveError {
 /// Runs `spec` as run `id` and stores how it ended.
 pub(super) async fn execute(runs: &Runs, id: &str, spec: &RunSpec, stop: &CancellationToken) {
     let mut state = RunState::Starting;
-    let outcome = drive(runs, id, spec, stop, &mut state).await;
+    // The master is sampled while the run is driven (the sampler never ends on its own).
+    let outcome = tokio::select! {
+        outcome = drive(runs, id, spec, stop, &mut state) => outcome,
+        () = super::record::sample(&runs.master, &runs.store, id) => Ok(()),
+    };
     let (end, error) = match outcome {
         Ok(()) if stop.is_cancelled() => (RunState::Stopped, None),
         Ok(()) => (RunState::Finished, None),
@@ -62,6 +68,7 @@ pub(super) async fn execute(runs: &Runs, id: &str, spec: &RunSpec, stop: &Cancel
         SETTLE
     };
     let (stats, failures) = close(&runs.master, budget).await;
+    super::record::keep_files(&runs.master, &runs.store, id, budget.min(FILES)).await;
     let (end, error) = judge(runs, id, spec, &stats, end, error).await;
     match &error {
         Some(e) => tracing::error!(run = %id, error = %e, "run failed"),

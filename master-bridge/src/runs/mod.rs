@@ -6,8 +6,10 @@
 //!
 //! - [`spec`]: what a run is asked to do, checked before anything starts.
 //! - [`driver`]: one run's course (push, wait for the master, phases, stop, final statistics).
+//! - [`record`]: the master's numbers sampled every second, and its files kept when a run ends.
 
 pub mod driver;
+pub mod record;
 pub mod spec;
 
 use std::sync::Arc;

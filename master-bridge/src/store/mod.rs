@@ -3,7 +3,8 @@
 //! process being killed.
 //!
 //! [`Db`] is the synchronous store (one connection behind a lock), split by resource: [`plans`]
-//! (every saved version kept), [`environments`] (named variable sets), [`runs`] (run history) and
+//! (every saved version kept), [`environments`] (named variable sets), [`runs`] (run history),
+//! [`run_data`] (each run's sampled statistics and the master's files) and
 //! [`assignments`] (the active plan of each worker pool, so workers that join later get it).
 //! [`Store`] is the handle async code holds: every call runs on tokio's blocking pool, never on
 //! an async worker thread.
@@ -11,6 +12,7 @@
 pub mod assignments;
 pub mod environments;
 pub mod plans;
+pub mod run_data;
 pub mod runs;
 
 use std::path::Path;
@@ -91,6 +93,10 @@ const SCHEMA: &str = "PRAGMA journal_mode = WAL;
          request TEXT NOT NULL, state TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL,
          stats TEXT NOT NULL DEFAULT '[]', failures TEXT NOT NULL DEFAULT '[]', error TEXT,
          thresholds TEXT NOT NULL DEFAULT '[]');
+     CREATE TABLE IF NOT EXISTS run_samples (
+         run_id TEXT NOT NULL, seq INTEGER NOT NULL, sample TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+     CREATE TABLE IF NOT EXISTS run_files (
+         run_id TEXT NOT NULL, name TEXT NOT NULL, content BLOB NOT NULL, PRIMARY KEY (run_id, name));
      CREATE TABLE IF NOT EXISTS assignments (
          selector TEXT PRIMARY KEY, plan_id TEXT NOT NULL, plan_version INTEGER NOT NULL, updated_at REAL NOT NULL);";
 

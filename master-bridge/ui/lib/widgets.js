@@ -47,8 +47,11 @@ export function bodyView(text) {
   try { return jsonTree(JSON.parse(text)); } catch { return h("pre", {}, text); }
 }
 
-/** A table that scrolls sideways inside its box instead of widening the page. */
-export const scroller = (table) => h("div", { class: "table-scroll" }, table);
+/**
+ * A table that scrolls sideways inside its box instead of widening the page; the box takes
+ * focus so the keyboard can scroll it too.
+ */
+export const scroller = (table, label) => h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": label }, table);
 
 export function statsTable(rows, id) {
   const cols = [["method", "Type"], ["name", "Name"], ["num_requests", "# Requests"], ["num_failures", "# Fails"], ["median_response_time", "Median (ms)"],
@@ -58,20 +61,26 @@ export function statsTable(rows, id) {
   const numeric = (k) => rows.some((r) => typeof r[k] === "number");
   const fmt = (v) => (typeof v === "number" ? (Number.isInteger(v) ? v : v.toFixed(2)) : v ?? "");
   return scroller(h("table", { id }, h("thead", {}, h("tr", {}, present.map(([k, t]) => h("th", { class: numeric(k) ? "num" : "" }, t)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, present.map(([k]) => h("td", { class: typeof r[k] === "number" ? "num" : "" }, fmt(r[k]))))))));
+    h("tbody", {}, rows.map((r) => h("tr", {}, present.map(([k]) => h("td", { class: typeof r[k] === "number" ? "num" : "" }, fmt(r[k]))))))), "Statistics");
+}
+
+export function exceptionsTable(rows) {
+  return scroller(h("table", { id: "exceptions" }, h("thead", {}, h("tr", {}, ["Count", "Message", "Traceback", "Nodes"].map((x) => h("th", { class: x === "Count" ? "num" : "" }, x)))),
+    h("tbody", {}, rows.map((e) => h("tr", {}, h("td", { class: "num" }, e.count), h("td", {}, e.msg), h("td", {}, h("pre", { class: "traceback" }, e.traceback)), h("td", {}, e.nodes))))), "Exceptions");
 }
 
 export function failuresTable(rows) {
   return scroller(h("table", { id: "failures" }, h("thead", {}, h("tr", {}, ["Method", "Name", "Error", "Occurrences"].map((x) => h("th", { class: x === "Occurrences" ? "num" : "" }, x)))),
-    h("tbody", {}, rows.map((f) => h("tr", {}, h("td", {}, f.method), h("td", {}, f.name), h("td", {}, f.error), h("td", { class: "num" }, f.occurrences))))));
+    h("tbody", {}, rows.map((f) => h("tr", {}, h("td", {}, f.method), h("td", {}, f.name), h("td", {}, f.error), h("td", { class: "num" }, f.occurrences))))), "Failures");
 }
 
 /**
  * A time-series chart (uPlot, embedded): a time axis, a legend that shows the values under the
  * cursor, drag to zoom and double-click to zoom out. `series`: [{key, label, color}]. Append
  * `el` to the page, then call `update(samples)` (objects with `at`, in seconds, and the keys).
+ * `elapsed`: `at` counts seconds from a start, not a clock time (run comparisons).
  */
-export function timeChart(title, series, scope) {
+export function timeChart(title, series, scope, { elapsed = false } = {}) {
   const holder = h("div", { class: "chart-body" });
   const el = h("figure", { class: "chart" }, h("figcaption", {}, title), holder);
   let plot = null;
@@ -86,8 +95,9 @@ export function timeChart(title, series, scope) {
       if (!holder.isConnected || scope.disposed) return;
       plot = new uPlot({
         width: width(), height: 180,
-        scales: { x: { time: true } },
-        series: [{ label: "time" }, ...series.map((se) => ({ label: se.label, stroke: se.color, width: 1.5, value: (u, v) => (v === null || v === undefined ? "–" : Number(v).toFixed(v < 10 ? 1 : 0)) }))],
+        // One sample would make an axis of years: give it a minute around it.
+        scales: { x: { time: !elapsed, range: (u, min, max) => (min === max ? [min - 30, max + 30] : [min, max]) } },
+        series: [{ label: elapsed ? "seconds" : "time" }, ...series.map((se) => ({ label: se.label, stroke: se.color, width: 1.5, dash: se.dash, value: (u, v) => (v === null || v === undefined ? "–" : Number(v).toFixed(v < 10 ? 1 : 0)) }))],
         axes: [{ stroke: "#555a68" }, { stroke: "#555a68", size: 50 }],
         legend: { live: true },
       }, data, holder);

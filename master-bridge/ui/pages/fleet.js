@@ -31,7 +31,7 @@ export function mount(root, scope) {
   root.replaceChildren(h("div", {},
     h("section", { class: "panel", "aria-labelledby": "workers-title" }, h("h2", { id: "workers-title" }, "Workers"),
       scroller(h("table", {}, h("thead", {}, h("tr", {}, ["Push to", "Address", "Labels", "State", "Plan", "Users", "Req/s", "CPU", "Memory", "Error"].map((x, i) =>
-        h("th", { class: i >= 5 && i <= 8 ? "num" : "" }, x)))), tbody))),
+        h("th", { class: i >= 5 && i <= 8 ? "num" : "" }, x)))), tbody), "Workers")),
     h("section", { class: "panel" }, h("h2", {}, "Push a plan"),
       h("div", { class: "row-flex" }, planSel,
         h("button", { class: "primary", id: "push-all", onclick: () => push("all") }, "Push to all"),

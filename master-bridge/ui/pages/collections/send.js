@@ -73,6 +73,6 @@ export function responsePanel() {
     s.response_body_truncated ? h("p", { class: "muted" }, "(body cut)") : null,
     Object.keys(s.extracted || {}).length ? h("div", {}, h("strong", {}, "Extracted: "), Object.entries(s.extracted).map(([k, v]) => h("span", { class: "chip" }, `${k} = ${v}`))) : null,
     (s.assertions || []).length ? h("ul", {}, s.assertions.map((a) => h("li", { class: a.passed ? "status-ok" : "status-bad" }, a.passed ? `✓ ${a.assertion}` : `✗ ${a.message}`))) : null,
-    h("details", {}, h("summary", {}, "Headers"), h("div", { class: "table-scroll" }, h("table", {}, h("tbody", {}, (s.response_headers || []).map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", { class: "break" }, v))))))),
+    h("details", {}, h("summary", {}, "Headers"), h("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Response headers" }, h("table", {}, h("tbody", {}, (s.response_headers || []).map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", { class: "break" }, v))))))),
     h("details", {}, h("summary", {}, "Request"), h("pre", {}, [`${s.method} ${s.url}`, ...(s.request_headers || []).map(([k, v]) => `${k}: ${v}`), "", s.request_body || ""].join("\n"))))), hist);
 }
