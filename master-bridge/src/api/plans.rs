@@ -41,8 +41,19 @@ pub fn check_defined<'a>(
     plan: &Value,
     defined: impl IntoIterator<Item = &'a String>,
 ) -> Result<Plan, ApiError> {
-    let v = Plan::from_value_with(plan, &CheckOptions::lenient(defined.into_iter().cloned()))
+    check_defined_where(plan, defined, |_| true)
+}
+
+/// [`check_defined`] counting only the uses at paths `sent` keeps (a Send of one request
+/// is not refused for a variable another request uses).
+pub fn check_defined_where<'a>(
+    plan: &Value,
+    defined: impl IntoIterator<Item = &'a String>,
+    sent: impl Fn(&str) -> bool,
+) -> Result<Plan, ApiError> {
+    let mut v = Plan::from_value_with(plan, &CheckOptions::lenient(defined.into_iter().cloned()))
         .map_err(|e| ApiError::InvalidPlan(e.field_errors()))?;
+    v.undefined.retain(|u| sent(&u.path));
     if v.undefined.is_empty() {
         Ok(v.plan)
     } else {

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
-use super::plans::check_defined;
+use super::plans::check_defined_where;
 use crate::fleet::Selection;
 use crate::state::AppState;
 
@@ -61,7 +61,11 @@ async fn try_request(
         .environment_vars(body.environment.as_deref())
         .await?;
     variables.extend(body.variables);
-    check_defined(&plan, variables.keys())?;
+    let txn = plan["transactions"]
+        .as_array()
+        .and_then(|ts| ts.iter().position(|t| t["name"] == body.transaction.as_str()));
+    let sent = |path: &str| is_sent(path, txn, body.step, body.run_setup);
+    check_defined_where(&plan, variables.keys(), sent)?;
     let resp = s
         .prober
         .try_run(
@@ -79,6 +83,38 @@ async fn try_request(
         .await?;
     let steps: Vec<Value> = resp.steps.into_iter().map(step_json).collect();
     Ok(Json(json!({"passed": resp.passed, "steps": steps})))
+}
+
+/// Whether the template at `path` is part of what a Send of transaction `txn` (its step `step`,
+/// or all of it) uses: plan-level fields always, setup only when it runs, no other transaction.
+fn is_sent(path: &str, txn: Option<usize>, step: Option<u32>, run_setup: bool) -> bool {
+    if path.starts_with("setup") {
+        return run_setup;
+    }
+    let Some(rest) = path.strip_prefix("transactions[") else {
+        return true;
+    };
+    let (index, rest) = rest.split_once(']').unwrap_or((rest, ""));
+    if txn.is_none_or(|t| index != t.to_string()) {
+        return false;
+    }
+    match step {
+        Some(s) => !rest.starts_with(".steps[") || rest.starts_with(&format!(".steps[{s}]")),
+        None => true,
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn a_send_counts_only_the_variables_of_what_it_sends() {
+    assert!(is_sent("auth.token", Some(1), Some(0), false));
+    assert!(is_sent("transactions[1].auth.token", Some(1), Some(0), false));
+    assert!(is_sent("transactions[1].steps[0].url", Some(1), Some(0), false));
+    assert!(!is_sent("transactions[1].steps[2].url", Some(1), Some(0), false));
+    assert!(is_sent("transactions[1].steps[2].url", Some(1), None, true));
+    assert!(!is_sent("transactions[10].steps[0].url", Some(1), None, true));
+    assert!(!is_sent("setup[0].url", Some(1), Some(0), false));
+    assert!(is_sent("setup[0].url", Some(1), None, true));
 }
 
 fn step_json(s: pb::StepTrace) -> Value {
