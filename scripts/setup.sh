@@ -16,8 +16,10 @@ command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr"
 # The metrics tests: a real Prometheus scraping the bridge, promtool checking /metrics. Debian's
 # package also starts a service; the tests run their own on a free port.
 command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
+# The code generation test runs the curl commands the bridge writes.
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
 if [ -n "$missing" ]; then
-  echo "setup: installing Debian's$missing for the browser tests"
+  echo "setup: installing Debian's$missing for the tests"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   # shellcheck disable=SC2086

@@ -45,8 +45,9 @@ pub struct ImportArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
-    /// What to write: postman (a v2.1 collection).
-    #[arg(long, env = "LOCUST_HTTP_EXPORT_FORMAT", default_value = "postman", value_parser = ["postman"], value_name = "FORMAT")]
+    /// What to write: postman (a v2.1 collection), locust (a locustfile for plain Locust) or
+    /// curl (one command per step, setup first).
+    #[arg(long, env = "LOCUST_HTTP_EXPORT_FORMAT", default_value = "postman", value_parser = ["postman", "locust", "curl"], value_name = "FORMAT")]
     pub format: String,
     /// The plan file.
     #[arg(value_name = "PLAN.json")]
@@ -170,7 +171,8 @@ pub fn import(a: &ImportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     0
 }
 
-/// `export`: 0 with the collection printed, 2 when the plan cannot be read.
+/// `export`: 0 with the collection (or locustfile, or curl commands) printed, 2 when the plan
+/// cannot be read.
 pub fn export(a: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let plan =
         match Plan::from_file_with(&a.plan, &[], &CheckOptions::lenient(Vec::<String>::new())) {
@@ -182,6 +184,27 @@ pub fn export(a: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 return 2;
             }
         };
+    match a.format.as_str() {
+        "locust" => {
+            let _ = write!(out, "{}", convert::locustfile(&plan));
+            return 0;
+        }
+        "curl" => {
+            let none = std::collections::BTreeMap::new();
+            let setup = plan.setup.iter().map(|s| (None, "setup".to_string(), s));
+            let steps = plan
+                .transactions
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| t.steps.iter().map(move |s| (Some(i), t.name.clone(), s)));
+            for (txn, place, s) in setup.chain(steps) {
+                let _ = writeln!(out, "# {place} / {}", s.name);
+                let _ = writeln!(out, "{}\n", convert::curl(&plan, txn, s, &none));
+            }
+            return 0;
+        }
+        _ => {}
+    }
     let value: Value = match serde_json::from_str(&plan.to_json()) {
         Ok(v) => v,
         Err(e) => {

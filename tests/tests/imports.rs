@@ -240,7 +240,11 @@ async fn real_fixtures_import_save_check_and_round_trip_through_the_api() {
             let all = pushed["missing"].as_array().expect("missing names");
             assert!(missing.iter().all(|m| all.contains(m)), "{what}");
             let (status, run) = bridge.call("POST", "/api/runs", Some(&run_body)).await;
-            assert_eq!((status, &run["missing"]), (422, &pushed["missing"]), "{what}");
+            assert_eq!(
+                (status, &run["missing"]),
+                (422, &pushed["missing"]),
+                "{what}"
+            );
         }
         // With the environment the check passes; there is no worker to send with.
         let mut try_env = try_body.clone();

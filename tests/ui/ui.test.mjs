@@ -192,6 +192,17 @@ test("import a Postman collection with its environment through the API, send it,
   await page.click('.tabs button:has-text("Auth")');
   assert.equal(await page.inputValue("#auth-type"), "inherit");
   assert.match(await page.textContent("#auth-note"), /basic auth/);
+
+  // Code: the request as curl with the environment's base URL and the auth filled in; the whole
+  // collection as a locustfile for plain Locust.
+  await page.click('.tabs button:has-text("Code")');
+  await page.waitForFunction(() => document.querySelector("#code-curl")?.textContent.startsWith("curl"));
+  const curl = await page.textContent("#code-curl");
+  assert.ok(curl.includes(`curl -X POST '${TARGET}/login'`), curl);
+  assert.ok(curl.includes("-u 'pat:pw'"), curl);
+  await page.click('.tree [role="treeitem"]:has(span:text-is("postman-shop"))');
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#export-locust")]);
+  assert.match(readFileSync(await dl.path(), "utf8"), /class PlanUser\(HttpUser\):[\s\S]*def checkout\(self\)/);
 });
 
 test("the fleet page lists the workers and pushes a plan", async () => {

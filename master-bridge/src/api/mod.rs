@@ -4,10 +4,12 @@
 //!
 //! - [`plans`], [`environments`], [`runs`], [`workers`], [`try_send`], [`metrics`], [`report`]:
 //!   the routes.
-//! - [`imports`]: `/api/import` and the Postman exports (the [`crate::convert`] converter).
+//! - [`imports`]: `/api/import` and the Postman exports (the [`crate::convert`] converter);
+//!   [`code`]: `/api/code`, a step as curl or the plan as a locustfile.
 //! - [`extract`]: extractors whose rejections are JSON too.
 //! - [`error`]: errors to HTTP.
 
+pub mod code;
 pub mod environments;
 pub mod error;
 pub mod extract;
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(metrics::routes())
         .merge(report::routes())
         .merge(imports::routes())
+        .merge(code::routes())
 }
 
 #[cfg(test)]

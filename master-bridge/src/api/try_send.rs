@@ -61,9 +61,10 @@ async fn try_request(
         .environment_vars(body.environment.as_deref())
         .await?;
     variables.extend(body.variables);
-    let txn = plan["transactions"]
-        .as_array()
-        .and_then(|ts| ts.iter().position(|t| t["name"] == body.transaction.as_str()));
+    let txn = plan["transactions"].as_array().and_then(|ts| {
+        ts.iter()
+            .position(|t| t["name"] == body.transaction.as_str())
+    });
     let sent = |path: &str| is_sent(path, txn, body.step, body.run_setup);
     check_defined_where(&plan, variables.keys(), sent)?;
     let resp = s
@@ -108,11 +109,31 @@ fn is_sent(path: &str, txn: Option<usize>, step: Option<u32>, run_setup: bool) -
 #[test]
 fn a_send_counts_only_the_variables_of_what_it_sends() {
     assert!(is_sent("auth.token", Some(1), Some(0), false));
-    assert!(is_sent("transactions[1].auth.token", Some(1), Some(0), false));
-    assert!(is_sent("transactions[1].steps[0].url", Some(1), Some(0), false));
-    assert!(!is_sent("transactions[1].steps[2].url", Some(1), Some(0), false));
+    assert!(is_sent(
+        "transactions[1].auth.token",
+        Some(1),
+        Some(0),
+        false
+    ));
+    assert!(is_sent(
+        "transactions[1].steps[0].url",
+        Some(1),
+        Some(0),
+        false
+    ));
+    assert!(!is_sent(
+        "transactions[1].steps[2].url",
+        Some(1),
+        Some(0),
+        false
+    ));
     assert!(is_sent("transactions[1].steps[2].url", Some(1), None, true));
-    assert!(!is_sent("transactions[10].steps[0].url", Some(1), None, true));
+    assert!(!is_sent(
+        "transactions[10].steps[0].url",
+        Some(1),
+        None,
+        true
+    ));
     assert!(!is_sent("setup[0].url", Some(1), Some(0), false));
     assert!(is_sent("setup[0].url", Some(1), None, true));
 }

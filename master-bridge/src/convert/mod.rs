@@ -16,9 +16,10 @@
 //! - [`shell`] and [`curl`]: curl command lines.
 //! - [`har`]: HAR 1.2 recordings, and [`correlate`]: values a response returns that later
 //!   requests send back become extractors and `{{variables}}`.
-//! - [`export`]: plan → Postman v2.1.
+//! - [`export`]: plan → Postman v2.1; [`codegen`]: a step as curl, a plan as a locustfile.
 
 mod build;
+mod codegen;
 mod correlate;
 mod curl;
 mod export;
@@ -34,6 +35,7 @@ mod fixtures;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use codegen::{curl, locustfile};
 pub use export::{export_postman, export_postman_environment};
 
 /// The key of the extension field in exported collections (collection, folders and requests).

@@ -123,6 +123,7 @@ function planSettings(id, p) {
       saveButton(id, { class: "primary", id: "save" }),
       h("button", { onclick: () => download(`${p.name}.json`, JSON.stringify(p, null, 2)) }, "Export plan JSON"),
       h("button", { id: "export-postman", onclick: () => exportPostman(id) }, "Export Postman v2.1"),
+      h("button", { id: "export-locust", onclick: () => exportLocust(id) }, "Locustfile (plain Locust)"),
       h("button", { onclick: () => { p.setup = p.setup || []; p.setup.push(newStep("login")); touch(id); select({ plan: id, kind: "setup", s: p.setup.length - 1 }); } }, "Add setup request")));
 }
 
@@ -195,7 +196,7 @@ function stepEditor(sel, p) {
     METHODS.map((m) => h("option", { value: m, selected: m === String(s.method).toUpperCase() }, m)));
   const url = bound(id, s, "url", `${path}.url`, { id: "url", "aria-label": "URL", placeholder: "/path or https://host/path — {{variables}} allowed", after: refreshChips });
   url.prepend(highlightUrl(url.querySelector("input")));
-  const tabs = ["params", "headers", "body", "auth", "extract", "assert"];
+  const tabs = ["params", "headers", "body", "auth", "extract", "assert", "code"];
   const tabBar = h("div", { class: "tabs", role: "group", "aria-label": "Request parts" }, tabs.map((t) => h("button", { class: st.tab === t ? "active" : "", "aria-pressed": String(st.tab === t), onclick: () => { st.tab = t; st.rerender(); } }, t[0].toUpperCase() + t.slice(1))));
   const canSend = sel.kind === "step";
   const el = h("div", {}, errorBanner(id),
@@ -255,8 +256,29 @@ function tabContent(id, s, path) {
       return authEditor(id, s, path, "request", t?.auth && t.auth.type !== "inherit" ? t.auth : p.auth);
     }
     case "extract": return jsonEditor(id, s, "extract", path, { check: isArray, label: "extract", help: 'e.g. [{"var": "token", "json": "$.token"}, {"var": "id", "regex": "id=(\\d+)"}, {"var": "loc", "header": "Location"}]' });
+    case "code": return codeView(id);
     default: return jsonEditor(id, s, "assert", path, { check: isArray, label: "assert", help: 'e.g. [{"status": 201}, {"json": "$.id", "exists": true}, {"body_contains": "ok"}, {"response_time_under_ms": 500}]' });
   }
+}
+
+/** The selected request as a curl command (the environment's values filled in), from the draft. */
+function codeView(id) {
+  const sel = st.sel;
+  const pre = h("pre", { id: "code-curl", class: "code", tabindex: "0", "aria-label": "curl command" }, "…");
+  const body = { plan_json: draft(id), language: "curl", step: sel.s, environment: shared.activeEnv || undefined };
+  if (sel.kind === "step") body.transaction = draft(id).transactions[sel.t].name;
+  api("POST", "/api/code", body)
+    .then((r) => { pre.textContent = r.code; })
+    .catch((e) => { pre.textContent = `No code: ${e.message}`; });
+  return h("div", {}, h("p", { class: "muted" }, "This request as a curl command (variables the environment and the plan define are filled in; extracted ones stay {{…}})."),
+    pre, h("button", { id: "copy-curl", onclick: () => navigator.clipboard?.writeText(pre.textContent).then(() => toast("Copied"), () => toast("Copy failed")) }, "Copy"));
+}
+
+async function exportLocust(id) {
+  try {
+    const r = await api("POST", "/api/code", { plan_json: draft(id), language: "locust" });
+    download("locustfile.py", r.code, "text/x-python");
+  } catch (e) { toast(e.message); }
 }
 
 function bodyKind(s) {
