@@ -32,6 +32,11 @@ pub const FILES: &[(&str, &str)] = &[
         "vendor/uPlot.esm.js",
         include_str!("../ui/vendor/uPlot.esm.js"),
     ),
+    // jsdiff, pinned by ui/vendor/package.json (BSD-3-Clause, ui/vendor/diff.LICENSE).
+    (
+        "vendor/diff.min.js",
+        include_str!("../ui/vendor/diff.min.js"),
+    ),
     (
         "vendor/uPlot.min.css",
         include_str!("../ui/vendor/uPlot.min.css"),
@@ -53,6 +58,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "pages/collections/auth.js",
         include_str!("../ui/pages/collections/auth.js"),
+    ),
+    (
+        "pages/collections/versions.js",
+        include_str!("../ui/pages/collections/versions.js"),
     ),
     (
         "pages/collections/editor.js",

@@ -339,6 +339,29 @@ test("two tabs: saving over someone else's save shows a conflict, never overwrit
   }
 });
 
+test("versions: list, compare with the current one, restore", async () => {
+  const created = await createPlan({ name: "versioned", host: TARGET, transactions: [{ name: "t", steps: [{ name: "v-req", method: "GET", url: "/first" }] }] });
+  const doc = { name: "versioned", host: TARGET, transactions: [{ name: "t", steps: [{ name: "v-req", method: "GET", url: "/second" }] }] };
+  const put = await fetch(`${BRIDGE}/api/plans/${created.id}`, { method: "PUT", headers: { "content-type": "application/json", "if-match": '"1"' }, body: JSON.stringify(doc) });
+  assert.equal(put.status, 200);
+  await freshCollections(page);
+  await page.click('.tree [role="treeitem"]:has(span:text-is("versioned"))');
+  await page.click("#show-versions");
+  await page.waitForSelector('#versions-table tr[data-version="1"]');
+  assert.match(await page.textContent('#versions-table tr[data-version="2"]'), /current/);
+  await page.click('#versions-table tr[data-version="1"] .version-diff');
+  const diff = await page.textContent("#version-diff");
+  assert.match(diff, /- +"url": "\/first"/);
+  assert.match(diff, /\+ +"url": "\/second"/);
+  page.once("dialog", (d) => d.accept());
+  await page.click('#versions-table tr[data-version="1"] .version-restore');
+  await page.keyboard.press("Control+s");
+  await page.waitForFunction(() => document.querySelector("#toast").textContent.startsWith("Saved versioned (version 3)"));
+  const now = await api(`/api/plans/${created.id}`);
+  assert.equal(now.version, 3);
+  assert.equal(now.plan.transactions[0].steps[0].url, "/first", "version 1 restored as version 3");
+});
+
 test("invalid JSON blocks Save with the error in place; a second click while saving does nothing", async () => {
   const created = await createPlan({ name: "json-plan", host: TARGET, transactions: [{ name: "t", steps: [{ name: "json-req", method: "POST", url: "/login", json: { user: "a" } }] }] });
   await freshCollections(page);

@@ -8,6 +8,7 @@ import { currentValues, envVars, shared } from "../../lib/shared.js";
 import { kvTable } from "../../lib/widgets.js";
 import { authEditor } from "./auth.js";
 import { responsePanel, send } from "./send.js";
+import { versionsPanel } from "./versions.js";
 import {
   UNDEF, clearInvalid, draft, errorsFor, invalidAt, newStep, reloadPlan, savePlan, select, setInvalid, st, stepAt, stepPath, touch,
 } from "./state.js";
@@ -119,6 +120,7 @@ function planSettings(id, p) {
       row("Report transactions (TXN rows)", checkbox(id, p, "report_transactions", "Report transactions (TXN rows)")))),
     h("h3", {}, "Variables"), kv(id, p, "variables", "variables", "variable"),
     h("h3", {}, "Auth"), authEditor(id, p, "", "collection"),
+    id.startsWith("new-") ? null : h("div", {}, h("h3", {}, "Versions"), versionsPanel(id)),
     h("div", { class: "row-flex" },
       saveButton(id, { class: "primary", id: "save" }),
       h("button", { onclick: () => download(`${p.name}.json`, JSON.stringify(p, null, 2)) }, "Export plan JSON"),
