@@ -228,6 +228,14 @@ impl<L: Load, C: Connector> Session<L, C> {
                     } else {
                         tracing::debug!(error = %e, "master still unreachable");
                     }
+                    // An attempt that timed out may have left a half-open connection that the
+                    // master's ROUTER still holds under this identity, and a ROUTER ignores a
+                    // second connection with an identity it holds: the next attempt is made
+                    // under a new one (seen in the deploy test: one worker of three never got in).
+                    if e.contains("timed out") {
+                        let old = std::mem::replace(&mut self.node_id, (self.cfg.new_identity)());
+                        tracing::info!(old = %old, new = %self.node_id, "retrying under a new identity after a connect timeout");
+                    }
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(1));
                 }

@@ -184,6 +184,9 @@ struct FakeConnector(mpsc::UnboundedSender<Conn>);
 impl Connector for FakeConnector {
     type Link = FakeLink;
     async fn connect(&mut self, node_id: &str) -> Result<FakeLink, String> {
+        if node_id.starts_with("unreachable") {
+            return Err("cannot connect to tcp://fake: Connect timed out after 3s".into());
+        }
         let (to_master, from_worker) = mpsc::unbounded_channel();
         let (to_worker, from_master) = mpsc::unbounded_channel();
         self.0
@@ -814,4 +817,12 @@ async fn a_real_router_sees_ready_spawn_and_quit() {
         .await
         .unwrap();
     assert_eq!(exit.unwrap(), Exit::Quit);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_connect_that_timed_out_is_retried_under_a_new_identity() {
+    let mut h = Harness::start_with(|_| {}, |cfg| cfg.node_id = "unreachable_1".into());
+    let c = h.connection().await;
+    assert_eq!(c.node, "testhost_rejoined");
+    h.shutdown.cancel();
 }
