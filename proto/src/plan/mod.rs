@@ -19,15 +19,16 @@ mod duration;
 pub mod environment;
 mod error;
 mod file;
+mod method;
 pub mod offline;
 mod validate;
 
 pub use auth::{AUTH_TYPES, ApiKeyIn, Auth};
 pub use duration::{format_duration, parse_duration};
 pub use error::{CheckOptions, FieldError, PlanError, UndefinedVar, Validated};
+pub use method::Method;
 pub use validate::check_base_url;
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -371,67 +372,6 @@ impl Serialize for KeyValues {
             m.serialize_entry(k, v)?;
         }
         m.end()
-    }
-}
-
-/// The HTTP methods a step may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    Get,
-    Head,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    Options,
-    Trace,
-    Connect,
-}
-
-impl Method {
-    pub const ALL: [Method; 9] = [
-        Method::Get,
-        Method::Head,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-        Method::Options,
-        Method::Trace,
-        Method::Connect,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-            Method::Options => "OPTIONS",
-            Method::Trace => "TRACE",
-            Method::Connect => "CONNECT",
-        }
-    }
-
-    /// Case-insensitive, as Postman accepts `get` and `GET` alike.
-    pub fn parse(s: &str) -> Option<Method> {
-        Method::ALL
-            .into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s))
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Method {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

@@ -8,9 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use contract::FieldError;
-use contract::plan::{
-    ApiKeyIn, Assertion, Auth, ExtractSource, KeyValues, Plan, Step, check_base_url,
-};
+use contract::plan::{Assertion, Auth, ExtractSource, KeyValues, Plan, Step, check_base_url};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json_path::JsonPath;
 
@@ -22,10 +20,12 @@ use super::compiled::{
 use super::feed::DataFeed;
 use super::limiter::RateLimiter;
 use super::request::{self, resolve_url};
-use super::template::{HeaderTpl, Tpl, VarTable, basic_value};
+use super::template::{HeaderTpl, Tpl, VarTable};
 
+mod auth;
 mod body;
 
+use auth::push_header;
 use body::compile_body;
 
 /// Why a plan cannot be compiled for this worker.
@@ -271,21 +271,8 @@ fn compile_step(
     rows: &mut Rows,
     vars: &mut VarTable,
 ) -> Result<CompiledStep, StepError> {
-    let query_with_key;
-    let query = match auth {
-        Some(Auth::ApiKey {
-            key,
-            value,
-            place: ApiKeyIn::Query,
-        }) if step.query.get(key).is_none() => {
-            let mut q = step.query.clone();
-            q.0.push((key.clone(), value.clone()));
-            query_with_key = q;
-            &query_with_key
-        }
-        _ => &step.query,
-    };
-    let (url, query) = compile_url(&step.url, query, host, vars)?;
+    let query = auth::query_with_key(auth, &step.query);
+    let (url, query) = compile_url(&step.url, &query, host, vars)?;
     let mut headers = HeaderMap::new();
     let mut header_templates = Vec::new();
     for (k, v) in step.headers.iter() {
@@ -299,7 +286,7 @@ fn compile_step(
         )
         .map_err(|e| ("headers", format!("{k}: {e}")))?;
     }
-    if let Some((name, value)) = auth.and_then(|a| auth_header(a, vars))
+    if let Some((name, value)) = auth.and_then(|a| auth::header(a, vars))
         && !headers.contains_key(&name)
         && !header_templates.iter().any(|(n, _)| *n == name)
     {
@@ -340,50 +327,6 @@ fn compile_step(
         needs_headers,
         wire: None,
     })
-}
-
-/// A header: static ones go in `headers`, templated ones in `templates`.
-fn push_header(
-    headers: &mut HeaderMap,
-    templates: &mut Vec<(HeaderName, HeaderTpl)>,
-    name: HeaderName,
-    value: HeaderTpl,
-) -> Result<(), String> {
-    let fixed = match &value {
-        HeaderTpl::Text(t) => t.as_static(),
-        HeaderTpl::Basic(t) => t.as_static().map(|c| basic_value(&c)),
-    };
-    match fixed {
-        Some(s) => {
-            headers.append(name, HeaderValue::from_str(&s).map_err(|e| e.to_string())?);
-        }
-        None => templates.push((name, value)),
-    }
-    Ok(())
-}
-
-/// The header an auth sends (an API key in the query is added to the URL instead).
-fn auth_header(auth: &Auth, vars: &mut VarTable) -> Option<(HeaderName, HeaderTpl)> {
-    let authorization = reqwest::header::AUTHORIZATION;
-    match auth {
-        Auth::Basic { username, password } => Some((
-            authorization,
-            HeaderTpl::Basic(Tpl::compile(&format!("{username}:{password}"), vars)),
-        )),
-        Auth::Bearer { token } => Some((
-            authorization,
-            HeaderTpl::Text(Tpl::compile(&format!("Bearer {token}"), vars)),
-        )),
-        Auth::ApiKey {
-            key,
-            value,
-            place: ApiKeyIn::Header,
-        } => Some((
-            HeaderName::from_bytes(key.as_bytes()).ok()?,
-            HeaderTpl::Text(Tpl::compile(value, vars)),
-        )),
-        _ => None,
-    }
 }
 
 /// Lays out, once, the bytes of every step with no template (HTTP/1.1 plans): such a request
