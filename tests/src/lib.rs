@@ -236,6 +236,15 @@ impl Drop for Proc {
 // ---------------------------------------------------------------------------------------------
 // The HTTP target
 
+/// The demo shop (`master-bridge demo-target`) on a free loopback port: its process and URL.
+pub async fn demo_shop(dir: &Path) -> (Proc, String) {
+    let mut cmd = Command::new(bin("master-bridge"));
+    cmd.args(["demo-target", "--listen", "127.0.0.1", "--port", "0"]);
+    let mut shop = Proc::spawn(cmd, dir, "demo-shop");
+    let url = format!("http://{}", shop.listening("http").await);
+    (shop, url)
+}
+
 /// How the target answers.
 #[derive(Debug, Clone, Default)]
 pub struct TargetConfig {

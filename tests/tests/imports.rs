@@ -611,10 +611,7 @@ async fn an_imported_collection_runs_with_its_environment_and_zero_failures() {
     let dir = test_dir("imports_run");
     let etcd = Etcd::start(&dir).await;
     // The demo shop (`master-bridge demo-target`) refuses an order without a token it issued.
-    let mut shop_cmd = Command::new(bin("master-bridge"));
-    shop_cmd.args(["demo-target", "--listen", "127.0.0.1", "--port", "0"]);
-    let mut shop = Proc::spawn(shop_cmd, &dir, "demo-shop");
-    let shop_url = format!("http://{}", shop.listening("http").await);
+    let (_shop, shop_url) = demo_shop(&dir).await;
     let master = Master::start(&dir, "master", MasterOpts::web()).await;
     let bridge = BridgeProc::start(&dir, "bridge", &etcd, &master, &[]).await;
     let _w1 = FleetWorker::start(&dir, "w1", &etcd.endpoint(), &[]).await;

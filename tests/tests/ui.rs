@@ -81,10 +81,7 @@ async fn the_web_ui_in_chromium() {
         cmd.arg("--experimental-websocket");
     }
     // The demo shop, for the HAR recording test.
-    let mut demo_cmd = std::process::Command::new(bin("master-bridge"));
-    demo_cmd.args(["demo-target", "--listen", "127.0.0.1", "--port", "0"]);
-    let mut demo = Proc::spawn(demo_cmd, dir, "demo-shop");
-    let demo_addr = demo.listening("http").await;
+    let (_demo, demo_url) = demo_shop(dir).await;
     let files = ["ui.test.mjs", "har.test.mjs", "firefox.test.mjs"];
     cmd.arg("--test")
         .arg("--test-concurrency=1")
@@ -93,7 +90,7 @@ async fn the_web_ui_in_chromium() {
         .current_dir(&ui)
         .env("BRIDGE_URL", bridge.url(""))
         .env("TARGET_URL", target.url())
-        .env("DEMO_URL", format!("http://{demo_addr}"))
+        .env("DEMO_URL", &demo_url)
         .env("RESTARTED_RUN", &restarted_run)
         .env(
             "MASTER_WEB",

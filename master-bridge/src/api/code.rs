@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
-use super::plans::check_draft;
+use super::plans::{check_draft, plan_document};
 use crate::convert;
 use crate::state::AppState;
 
@@ -40,21 +40,7 @@ async fn code(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<CodeBody>,
 ) -> ApiResult<Json<Value>> {
-    let doc = match (&body.plan, &body.plan_json) {
-        (Some(id), None) => {
-            s.store
-                .plan(id, None)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?
-                .plan
-        }
-        (None, Some(p)) => p.clone(),
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give either \"plan\" (an id) or \"plan_json\"".into(),
-            ));
-        }
-    };
+    let doc = plan_document(&s, body.plan.as_deref(), body.plan_json.as_ref()).await?;
     let values: BTreeMap<String, String> = s
         .pusher
         .environment_vars(body.environment.as_deref())

@@ -64,6 +64,27 @@ pub fn check_defined_where<'a>(
     }
 }
 
+/// The plan a request names: a stored plan's id (`plan`) or a plan document (`plan_json`),
+/// exactly one of them.
+pub async fn plan_document(
+    s: &AppState,
+    id: Option<&str>,
+    doc: Option<&Value>,
+) -> ApiResult<Value> {
+    match (id, doc) {
+        (Some(id), None) => Ok(s
+            .store
+            .plan(id, None)
+            .await?
+            .ok_or_else(|| not_found(id))?
+            .plan),
+        (None, Some(p)) => Ok(p.clone()),
+        _ => Err(ApiError::BadRequest(
+            "give either \"plan\" (an id) or \"plan_json\"".into(),
+        )),
+    }
+}
+
 /// Validates a plan to be saved: a wrong field refuses it, a variable nobody defines (plan,
 /// data, extractors, the environment `defined`) is a warning.
 pub fn check_draft<'a>(

@@ -14,10 +14,9 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{JsonBody, Path};
 use super::plans::check_defined;
 use crate::runs::RunSpec;
-use crate::runs::record::history_csv;
+use crate::runs::record::{RUN_FILES, history_csv};
 use crate::state::AppState;
 use crate::store::RunRecord;
-use crate::store::run_data::RUN_FILES;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -125,8 +124,8 @@ async fn file(
             "text/csv; charset=utf-8",
         )
     } else {
-        let Some((_, content_type)) = RUN_FILES.iter().find(|(n, _)| *n == name) else {
-            let known: Vec<&str> = RUN_FILES.iter().map(|(n, _)| *n).collect();
+        let Some((_, _, content_type)) = RUN_FILES.iter().find(|(n, _, _)| *n == name) else {
+            let known: Vec<&str> = RUN_FILES.iter().map(|(n, _, _)| *n).collect();
             return Err(ApiError::NotFound(format!(
                 "file {name:?} (a run keeps history.csv, {})",
                 known.join(", ")

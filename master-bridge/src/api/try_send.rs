@@ -10,9 +10,9 @@ use contract::pb;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::JsonBody;
-use super::plans::check_defined_where;
+use super::plans::{check_defined_where, plan_document};
 use crate::fleet::Selection;
 use crate::state::AppState;
 
@@ -41,21 +41,7 @@ async fn try_request(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<TryBody>,
 ) -> ApiResult<Json<Value>> {
-    let plan = match (&body.plan, &body.plan_json) {
-        (Some(id), None) => {
-            s.store
-                .plan(id, None)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?
-                .plan
-        }
-        (None, Some(p)) => p.clone(),
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give either \"plan\" (an id) or \"plan_json\"".into(),
-            ));
-        }
-    };
+    let plan = plan_document(&s, body.plan.as_deref(), body.plan_json.as_ref()).await?;
     let mut variables = s
         .pusher
         .environment_vars(body.environment.as_deref())

@@ -9,6 +9,7 @@
 use serde_json::{Value, json};
 
 use super::build::{BodyOut, Notes, StepOut};
+use super::text::var_name;
 
 /// A recorded step and the JSON its response carried, if any, in recording order.
 pub(crate) struct Recorded {
@@ -88,22 +89,9 @@ fn string_leaves(v: &Value, path: String, out: &mut Vec<(String, String, String)
     }
 }
 
+/// A plan variable named after `key` ([`var_name`]), made unique with a `_2`, `_3` suffix.
 fn unique_var(key: &str, taken: &mut Vec<String>) -> String {
-    let base: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let base = if base.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-        base
-    } else {
-        format!("v_{base}")
-    };
+    let base = var_name(key);
     let mut name = base.clone();
     let mut n = 1;
     while taken.contains(&name) {

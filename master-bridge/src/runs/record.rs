@@ -14,6 +14,31 @@ const EVERY: Duration = Duration::from_secs(1);
 /// The largest file taken from the master.
 const FILE_LIMIT: usize = 32 << 20;
 
+/// The files a run keeps: name, where the master serves it, content type.
+pub const RUN_FILES: &[(&str, &str, &str)] = &[
+    (
+        "stats.csv",
+        "/stats/requests/csv",
+        "text/csv; charset=utf-8",
+    ),
+    (
+        "failures.csv",
+        "/stats/failures/csv",
+        "text/csv; charset=utf-8",
+    ),
+    (
+        "exceptions.csv",
+        "/exceptions/csv",
+        "text/csv; charset=utf-8",
+    ),
+    ("exceptions.json", "/exceptions", "application/json"),
+    (
+        "report.html",
+        "/stats/report?download=1",
+        "text/html; charset=utf-8",
+    ),
+];
+
 /// Samples the master into the store every second until dropped (it never returns).
 pub(super) async fn sample(master: &LocustWeb, store: &Store, run: &str) {
     let mut tick = tokio::time::interval(EVERY);
@@ -43,10 +68,7 @@ fn sample_of(live: &Value) -> Option<Value> {
         .cloned()
         .unwrap_or(Value::Null);
     let p = &live["current_response_time_percentiles"];
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let at = crate::store::now();
     Some(json!({
         "at": (at * 1000.0).round() / 1000.0,
         "users": live["user_count"],
@@ -62,14 +84,7 @@ fn sample_of(live: &Value) -> Option<Value> {
 
 /// Takes the master's files of the run that just ended into the store.
 pub(super) async fn keep_files(master: &LocustWeb, store: &Store, run: &str, budget: Duration) {
-    let files: [(&'static str, &str); 5] = [
-        ("stats.csv", "/stats/requests/csv"),
-        ("failures.csv", "/stats/failures/csv"),
-        ("exceptions.csv", "/exceptions/csv"),
-        ("exceptions.json", "/exceptions"),
-        ("report.html", "/stats/report?download=1"),
-    ];
-    for (name, path) in files {
+    for &(name, path, _) in RUN_FILES {
         match tokio::time::timeout(budget, master.file(path, FILE_LIMIT)).await {
             Ok(Ok(body)) => {
                 if let Err(e) = store.put_run_file(run, name, body).await {

@@ -1,7 +1,7 @@
 //! What a run leaves besides its record: the statistics sampled every second while it ran
-//! (charts, `history.csv`, comparisons) and the master's files taken when it ended (stats,
-//! failures and exceptions CSV, the exceptions as JSON, the HTML report). Kept in the store, so
-//! they outlive the master that produced them.
+//! (charts, `history.csv`, comparisons) and the master's files taken when it ended (which ones:
+//! [`crate::runs::record::RUN_FILES`]). Kept in the store, so they outlive the master that
+//! produced them.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -9,15 +9,6 @@ use super::{Db, Store, StoreError, json};
 
 /// The most samples kept per run (a day at one a second); later ones are dropped.
 pub const MAX_SAMPLES: i64 = 86_400;
-
-/// The files a run keeps, by name, with their content type.
-pub const RUN_FILES: &[(&str, &str)] = &[
-    ("stats.csv", "text/csv; charset=utf-8"),
-    ("failures.csv", "text/csv; charset=utf-8"),
-    ("exceptions.csv", "text/csv; charset=utf-8"),
-    ("exceptions.json", "application/json"),
-    ("report.html", "text/html; charset=utf-8"),
-];
 
 impl Db {
     pub fn add_sample(&self, run: &str, sample: &serde_json::Value) -> Result<(), StoreError> {

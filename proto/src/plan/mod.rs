@@ -412,6 +412,15 @@ impl Plan {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The auth `step` sends: its own, else its transaction's (`txn`, `None` for a setup
+    /// step), else the plan's ([`Auth::effective`]).
+    pub fn auth_for<'a>(&'a self, txn: Option<usize>, step: &'a Step) -> Option<&'a Auth> {
+        let txn_auth = txn
+            .and_then(|t| self.transactions.get(t))
+            .map_or(&Auth::Inherit, |t| &t.auth);
+        Auth::effective([&step.auth, txn_auth, &self.auth])
+    }
+
     /// Every step, setup first, with its JSON path.
     pub fn steps(&self) -> impl Iterator<Item = (String, &Step)> {
         let setup = self

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use contract::Plan;
 use contract::plan::{ApiKeyIn, Auth, Body, MultipartPart, Step};
 
+use super::super::build::query_string;
 use super::{fill, full_url};
 
 /// `'text'` for a POSIX shell.
@@ -39,8 +40,7 @@ pub fn curl(
         first.push_str(&format!(" -X {}", step.method.as_str()));
     }
     let mut parts = Vec::new();
-    let txn_auth = txn.and_then(|t| plan.transactions.get(t)).map(|t| &t.auth);
-    let auth = Auth::effective([&step.auth, txn_auth.unwrap_or(&Auth::Inherit), &plan.auth]);
+    let auth = plan.auth_for(txn, step);
     let has_header = |name: &str| {
         step.headers
             .iter()
@@ -71,18 +71,8 @@ pub fn curl(
         _ => {}
     }
     if !query.is_empty() {
-        let qs: Vec<String> = query
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    super::super::text::encode_component(k),
-                    super::super::text::encode_component(v)
-                )
-            })
-            .collect();
         url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&qs.join("&"));
+        url.push_str(&query_string(&query));
     }
     parts.insert(0, format!("{first} {}", quote(&url)));
     for (k, v) in &headers {

@@ -236,9 +236,8 @@ fn step(o: &mut String, plan: &Plan, txn: Option<usize>, s: &Step, ind: &str) {
         .map(|(k, x)| format!("{}: {}", py(k), r(x)))
         .collect();
     let has = |name: &str| s.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-    let txn_auth = txn.and_then(|t| plan.transactions.get(t)).map(|t| &t.auth);
     let mut args = Vec::new();
-    match Auth::effective([&s.auth, txn_auth.unwrap_or(&Auth::Inherit), &plan.auth]) {
+    match plan.auth_for(txn, s) {
         Some(Auth::Basic { username, password }) if !has("authorization") => {
             args.push(format!("auth=({}, {})", r(username), r(password)));
         }
